@@ -1,0 +1,165 @@
+//! `Any*` enums: one variant per built-in part, delegating the part traits.
+
+use burn::module::Module;
+use burn::tensor::{Device, Int, Tensor};
+use xcodec_core::{
+    AcousticDecoder, AcousticEncoder, NoTeacher, PartConfig, Quantizer, QuantizerTrainOutput, Result,
+    Role, SemanticTeacher, XcodecError, registry,
+};
+use xcodec_dac::{DacConfig, DacDecoder, DacEncoder};
+use xcodec_rvq::{ResidualVq, RvqConfig};
+
+/// Any built-in acoustic encoder.
+#[derive(Module, Debug)]
+pub enum AnyAcousticEncoder {
+    /// `dac`.
+    Dac(DacEncoder),
+}
+
+/// Any built-in acoustic decoder.
+#[derive(Module, Debug)]
+pub enum AnyAcousticDecoder {
+    /// `dac`.
+    Dac(DacDecoder),
+}
+
+/// Any built-in semantic teacher.
+#[derive(Module, Debug)]
+pub enum AnySemanticTeacher {
+    /// `none`.
+    None(NoTeacher),
+}
+
+/// Any built-in quantizer.
+#[derive(Module, Debug)]
+pub enum AnyQuantizer {
+    /// `rvq`.
+    Rvq(ResidualVq),
+}
+
+/// The error for a name that is registered but has no built-in constructor (a linked third-party part).
+fn not_built_in(role: Role, name: &str) -> XcodecError {
+    XcodecError::Config(format!("{role} part '{name}' is registered but not built into this binary's model type"))
+}
+
+/// Builds the encoder/decoder pair named by `part`.
+pub fn acoustic(part: &PartConfig, device: &Device) -> Result<(AnyAcousticEncoder, AnyAcousticDecoder)> {
+    registry::find(Role::Acoustic, &part.name)?;
+    match part.name.as_str() {
+        "dac" => {
+            let cfg = DacConfig::from_params(&part.params)?;
+            Ok((AnyAcousticEncoder::Dac(DacEncoder::new(&cfg, device)), AnyAcousticDecoder::Dac(DacDecoder::new(&cfg, device))))
+        }
+        other => Err(not_built_in(Role::Acoustic, other)),
+    }
+}
+
+/// Builds the teacher named by `part`.
+pub fn semantic(part: &PartConfig, _device: &Device) -> Result<AnySemanticTeacher> {
+    (registry::find(Role::Semantic, &part.name)?.check_params)(&part.params)?;
+    match part.name.as_str() {
+        "none" => Ok(AnySemanticTeacher::None(NoTeacher::default())),
+        other => Err(not_built_in(Role::Semantic, other)),
+    }
+}
+
+/// Builds the quantizer named by `part` for vectors of width `dim`.
+pub fn quantizer(part: &PartConfig, dim: usize, device: &Device) -> Result<AnyQuantizer> {
+    registry::find(Role::Quantizer, &part.name)?;
+    match part.name.as_str() {
+        "rvq" => Ok(AnyQuantizer::Rvq(ResidualVq::new(&RvqConfig::from_params(&part.params)?, dim, device))),
+        other => Err(not_built_in(Role::Quantizer, other)),
+    }
+}
+
+impl AcousticEncoder for AnyAcousticEncoder {
+    fn forward(&self, audio: Tensor<3>) -> Tensor<3> {
+        match self {
+            Self::Dac(m) => m.forward(audio),
+        }
+    }
+    fn latent_dim(&self) -> usize {
+        match self {
+            Self::Dac(m) => m.latent_dim(),
+        }
+    }
+    fn hop_length(&self) -> usize {
+        match self {
+            Self::Dac(m) => m.hop_length(),
+        }
+    }
+    fn output_frames(&self, samples: usize) -> usize {
+        match self {
+            Self::Dac(m) => m.output_frames(samples),
+        }
+    }
+    fn is_causal(&self) -> bool {
+        match self {
+            Self::Dac(m) => m.is_causal(),
+        }
+    }
+}
+
+impl AcousticDecoder for AnyAcousticDecoder {
+    fn forward(&self, latent: Tensor<3>) -> Tensor<3> {
+        match self {
+            Self::Dac(m) => m.forward(latent),
+        }
+    }
+    fn latent_dim(&self) -> usize {
+        match self {
+            Self::Dac(m) => m.latent_dim(),
+        }
+    }
+    fn hop_length(&self) -> usize {
+        match self {
+            Self::Dac(m) => m.hop_length(),
+        }
+    }
+}
+
+impl SemanticTeacher for AnySemanticTeacher {
+    fn hidden_size(&self) -> usize {
+        match self {
+            Self::None(m) => m.hidden_size(),
+        }
+    }
+    fn features(&self, audio: Tensor<2>) -> Option<Tensor<3>> {
+        match self {
+            Self::None(m) => m.features(audio),
+        }
+    }
+}
+
+impl Quantizer for AnyQuantizer {
+    fn dim(&self) -> usize {
+        match self {
+            Self::Rvq(m) => m.dim(),
+        }
+    }
+    fn codebook_size(&self) -> usize {
+        match self {
+            Self::Rvq(m) => m.codebook_size(),
+        }
+    }
+    fn num_quantizers(&self) -> usize {
+        match self {
+            Self::Rvq(m) => m.num_quantizers(),
+        }
+    }
+    fn encode(&self, x: Tensor<3>, n_q: usize) -> Tensor<3, Int> {
+        match self {
+            Self::Rvq(m) => m.encode(x, n_q),
+        }
+    }
+    fn decode(&self, codes: Tensor<3, Int>) -> Tensor<3> {
+        match self {
+            Self::Rvq(m) => m.decode(codes),
+        }
+    }
+    fn forward_train(&self, x: Tensor<3>, n_q: usize) -> QuantizerTrainOutput {
+        match self {
+            Self::Rvq(m) => m.forward_train(x, n_q),
+        }
+    }
+}

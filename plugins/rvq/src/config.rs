@@ -1,0 +1,52 @@
+//! The `rvq` part's parameters.
+
+use serde::{Deserialize, Serialize};
+use xcodec_core::{Result, XcodecError};
+
+/// RVQ shape and EMA training settings. The vector width is not a parameter: it is the composite's
+/// acoustic + semantic width.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RvqConfig {
+    /// Codebooks in the stack (the highest bandwidth uses all of them).
+    pub num_quantizers: usize,
+    /// Entries per codebook (1024 = 10 bits a code).
+    pub codebook_size: usize,
+    /// EMA decay of codebook updates during training.
+    pub ema_decay: f64,
+    /// Laplace smoothing of cluster sizes during training.
+    pub epsilon: f64,
+    /// Entries used fewer times than this in a batch are replaced by random inputs during training.
+    pub dead_code_threshold: f64,
+    /// Initialise codebooks with k-means on the first training batch.
+    pub kmeans_init: bool,
+}
+
+impl Default for RvqConfig {
+    fn default() -> Self {
+        Self {
+            num_quantizers: 8,
+            codebook_size: 1024,
+            ema_decay: 0.99,
+            epsilon: 1e-5,
+            dead_code_threshold: 2.0,
+            kmeans_init: true,
+        }
+    }
+}
+
+impl RvqConfig {
+    /// Parses and checks a `params` table.
+    pub fn from_params(params: &toml::Table) -> Result<Self> {
+        let cfg: Self = xcodec_core::config::parse_params("rvq", params)?;
+        if cfg.num_quantizers == 0 || cfg.codebook_size < 2 {
+            return Err(XcodecError::Config(
+                "[rvq] params: need num_quantizers >= 1 and codebook_size >= 2".into(),
+            ));
+        }
+        if !(0.0..1.0).contains(&cfg.ema_decay) {
+            return Err(XcodecError::Config(format!("[rvq] params: ema_decay = {} must be in [0, 1)", cfg.ema_decay)));
+        }
+        Ok(cfg)
+    }
+}

@@ -1,0 +1,51 @@
+//! Helpers shared by the integration tests: fixture paths and safetensors reading.
+#![allow(dead_code)]
+
+use burn::tensor::{Device, Tensor, TensorData};
+use safetensors::{Dtype, SafeTensors};
+use std::path::PathBuf;
+
+/// Path of a committed fixture.
+pub fn fixture(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel)
+}
+
+/// A fixture safetensors file held in memory.
+pub struct Fixtures {
+    bytes: Vec<u8>,
+}
+
+impl Fixtures {
+    /// Reads `tests/fixtures/<rel>`.
+    pub fn open(rel: &str) -> Self {
+        let path = fixture(rel);
+        Self { bytes: std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())) }
+    }
+
+    fn view(&self, name: &str) -> (Vec<usize>, Dtype, Vec<u8>) {
+        let st = SafeTensors::deserialize(&self.bytes).expect("fixture is safetensors");
+        let t = st.tensor(name).unwrap_or_else(|_| panic!("fixture has no tensor {name}"));
+        (t.shape().to_vec(), t.dtype(), t.data().to_vec())
+    }
+
+    /// A float32 tensor.
+    pub fn float<const D: usize>(&self, name: &str, device: &Device) -> Tensor<D> {
+        let (shape, dtype, data) = self.view(name);
+        assert_eq!(dtype, Dtype::F32, "{name}");
+        let values: Vec<f32> = data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+        Tensor::from_data(TensorData::new(values, shape), device)
+    }
+
+    /// An int64 tensor, flattened.
+    pub fn int(&self, name: &str) -> Vec<i64> {
+        let (_, dtype, data) = self.view(name);
+        assert_eq!(dtype, Dtype::I64, "{name}");
+        data.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect()
+    }
+}
+
+/// Largest absolute difference between two tensors of the same shape.
+pub fn max_abs_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
+    assert_eq!(a.dims(), b.dims());
+    (a - b).abs().max().into_scalar::<f32>()
+}

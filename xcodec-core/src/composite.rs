@@ -1,0 +1,266 @@
+//! `XCodec`: the X-Codec recipe as a type, generic over its four parts.
+
+use crate::bandwidth;
+use crate::config::SemanticAdapterConfig;
+use crate::error::{Result, XcodecError};
+use crate::semantic_adapter::{SemanticDecoder, SemanticEncoder};
+use crate::traits::{AcousticDecoder, AcousticEncoder, Quantizer, SemanticTeacher};
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::ops::PadMode;
+use burn::tensor::{Device, Int, Tensor};
+
+/// A semantically augmented codec: acoustic encoder beside a frozen teacher, `fc_prior`, quantizer,
+/// `fc_post1` (semantic, training only) and `fc_post2` (acoustic, into the decoder).
+#[derive(Module, Debug)]
+pub struct XCodec<A, D, S, Q> {
+    /// Waveform -> acoustic latent.
+    pub acoustic_encoder: A,
+    /// Acoustic latent -> waveform.
+    pub acoustic_decoder: D,
+    /// Frozen self-supervised teacher (or `none`).
+    pub semantic_teacher: S,
+    /// Teacher features -> semantic half of the joint vector (absent without a teacher).
+    pub encoder_semantic: Option<SemanticEncoder>,
+    /// Semantic half of the quantized vector -> teacher features (training target; absent without a teacher).
+    pub decoder_semantic: Option<SemanticDecoder>,
+    /// The quantizer of the joint vector.
+    pub quantizer: Q,
+    /// Joint projection before quantization (`hidden -> hidden`, hidden = acoustic + semantic width).
+    pub fc_prior: Linear,
+    /// Quantized -> semantic width (absent without a teacher).
+    pub fc_post1: Option<Linear>,
+    /// Quantized -> acoustic latent width.
+    pub fc_post2: Linear,
+    /// Model sample rate in Hz.
+    pub sample_rate_hz: u32,
+    /// Offered bandwidths in kbps, ascending.
+    pub target_bandwidths_kbps: Vec<f64>,
+}
+
+/// What [`XCodec::forward_train`] returns.
+#[derive(Debug, Clone)]
+pub struct TrainOutput {
+    /// Reconstructed audio `[batch, 1, samples]` (trimmed to the input length).
+    pub audio: Tensor<3>,
+    /// Codes `[batch, n_q, frames]`.
+    pub codes: Tensor<3, Int>,
+    /// Commitment loss of the quantizer.
+    pub commitment_loss: Tensor<1>,
+    /// MSE between reconstructed and teacher features (absent without a teacher).
+    pub semantic_loss: Option<Tensor<1>>,
+}
+
+impl<A, D, S, Q> XCodec<A, D, S, Q>
+where
+    A: AcousticEncoder,
+    D: AcousticDecoder,
+    S: SemanticTeacher,
+    Q: Quantizer,
+{
+    /// Assembles a codec from built parts, creating the composite's own layers; checks that widths agree.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        acoustic_encoder: A,
+        acoustic_decoder: D,
+        semantic_teacher: S,
+        quantizer: Q,
+        adapter: &SemanticAdapterConfig,
+        sample_rate_hz: u32,
+        target_bandwidths_kbps: Vec<f64>,
+        device: &Device,
+    ) -> Result<Self> {
+        let acoustic = acoustic_encoder.latent_dim();
+        let semantic = semantic_teacher.hidden_size();
+        let hidden = acoustic + semantic;
+        if acoustic_decoder.latent_dim() != acoustic {
+            return Err(XcodecError::Config(format!(
+                "acoustic decoder takes {} channels but the encoder gives {acoustic}; make their latent sizes equal",
+                acoustic_decoder.latent_dim()
+            )));
+        }
+        if acoustic_decoder.hop_length() != acoustic_encoder.hop_length() {
+            return Err(XcodecError::Config(format!(
+                "acoustic decoder hop {} differs from the encoder hop {}; use the same strides",
+                acoustic_decoder.hop_length(),
+                acoustic_encoder.hop_length()
+            )));
+        }
+        if quantizer.dim() != hidden {
+            return Err(XcodecError::Config(format!(
+                "quantizer width {} differs from acoustic + semantic width {hidden}",
+                quantizer.dim()
+            )));
+        }
+        let with_teacher = semantic > 0;
+        let codec = Self {
+            encoder_semantic: with_teacher.then(|| SemanticEncoder::new(semantic, adapter, device)),
+            decoder_semantic: with_teacher.then(|| SemanticDecoder::new(semantic, adapter, device)),
+            fc_prior: LinearConfig::new(hidden, hidden).init(device),
+            fc_post1: with_teacher.then(|| LinearConfig::new(hidden, semantic).init(device)),
+            fc_post2: LinearConfig::new(hidden, acoustic).init(device),
+            acoustic_encoder,
+            acoustic_decoder,
+            semantic_teacher,
+            quantizer,
+            sample_rate_hz,
+            target_bandwidths_kbps,
+        };
+        // Every offered bandwidth must be reachable with the codebooks there are.
+        let most = codec.codebooks_for_bandwidth(*codec.target_bandwidths_kbps.last().unwrap_or(&0.0));
+        if most > codec.quantizer.num_quantizers() {
+            return Err(XcodecError::Config(format!(
+                "the highest bandwidth needs {most} codebooks but the quantizer has {}",
+                codec.quantizer.num_quantizers()
+            )));
+        }
+        Ok(codec)
+    }
+
+    /// Samples per frame.
+    pub fn hop_length(&self) -> usize {
+        self.acoustic_encoder.hop_length()
+    }
+
+    /// Frames per second.
+    pub fn frame_rate_hz(&self) -> f64 {
+        bandwidth::frame_rate_hz(self.sample_rate_hz, self.hop_length())
+    }
+
+    /// Codebooks a bandwidth uses (no check that it is offered).
+    pub fn codebooks_for_bandwidth(&self, bandwidth_kbps: f64) -> usize {
+        bandwidth::codebooks_for_bandwidth(bandwidth_kbps, self.quantizer.codebook_size(), self.frame_rate_hz())
+    }
+
+    /// Codebooks for an offered bandwidth, or an error naming the offered ones.
+    pub fn checked_codebooks(&self, bandwidth_kbps: f64) -> Result<usize> {
+        if self.target_bandwidths_kbps.iter().any(|b| (b - bandwidth_kbps).abs() < 1e-9) {
+            Ok(self.codebooks_for_bandwidth(bandwidth_kbps))
+        } else {
+            Err(XcodecError::Bandwidth {
+                asked: bandwidth_kbps,
+                valid: self.target_bandwidths_kbps.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", "),
+            })
+        }
+    }
+
+    /// Teacher features `[batch, frames, hidden]` of `audio [batch, 1, samples]`, computed the reference
+    /// way: mono, padded by hop/2 on both sides, no gradient.
+    pub fn teacher_features(&self, audio: &Tensor<3>) -> Option<Tensor<3>> {
+        let pad = self.hop_length() / 2;
+        let [b, _, t] = audio.dims();
+        let mono = audio.clone().reshape([b, t]).pad([(pad, pad)], PadMode::Constant(0.0));
+        self.semantic_teacher.features(mono).map(|f| f.detach())
+    }
+
+    /// The joint vector `fc_prior(concat(acoustic, semantic))`, `[batch, hidden, frames]`.
+    fn joint_embedding(&self, audio: Tensor<3>, teacher: Option<Tensor<3>>) -> Tensor<3> {
+        let semantic = teacher.zip(self.encoder_semantic.as_ref()).map(|(f, enc)| enc.forward(f.swap_dims(1, 2)));
+        let samples = audio.dims()[2];
+        let acoustic = match &semantic {
+            // Align frame counts as the reference does: pad the acoustic input by hop/2 when they differ.
+            Some(s) if self.acoustic_encoder.output_frames(samples) != s.dims()[2] => {
+                let pad = self.hop_length() / 2;
+                self.acoustic_encoder.forward(audio.pad([(pad, pad)], PadMode::Constant(0.0)))
+            }
+            _ => self.acoustic_encoder.forward(audio),
+        };
+        let joint = match semantic {
+            Some(s) => Tensor::cat(vec![acoustic, s], 1),
+            None => acoustic,
+        };
+        self.fc_prior.forward(joint.swap_dims(1, 2)).swap_dims(1, 2)
+    }
+
+    /// `audio [batch, 1, samples]` -> codes `[batch, n_q, frames]` at an offered bandwidth.
+    pub fn encode(&self, audio: Tensor<3>, bandwidth_kbps: f64) -> Result<Tensor<3, Int>> {
+        let n_q = self.checked_codebooks(bandwidth_kbps)?;
+        check_audio(&audio)?;
+        let teacher = self.teacher_features(&audio);
+        let joint = self.joint_embedding(audio, teacher);
+        Ok(self.quantizer.encode(joint, n_q).swap_dims(0, 1))
+    }
+
+    /// Codes `[batch, n_q, frames]` -> audio `[batch, 1, frames * hop]`. Does not touch the teacher.
+    pub fn decode(&self, codes: Tensor<3, Int>) -> Result<Tensor<3>> {
+        let [_, n_q, frames] = codes.dims();
+        if n_q == 0 || n_q > self.quantizer.num_quantizers() || frames == 0 {
+            return Err(XcodecError::Input(format!(
+                "codes have {n_q} codebooks x {frames} frames; this model takes 1..={} codebooks and at least one frame",
+                self.quantizer.num_quantizers()
+            )));
+        }
+        let (lo, hi) = (codes.clone().min().into_scalar::<i64>(), codes.clone().max().into_scalar::<i64>());
+        let size = self.quantizer.codebook_size() as i64;
+        if lo < 0 || hi >= size {
+            return Err(XcodecError::Input(format!(
+                "codes range over {lo}..={hi} but the codebooks have {size} entries (valid 0..={})",
+                size - 1
+            )));
+        }
+        let quantized = self.quantizer.decode(codes.swap_dims(0, 1));
+        Ok(self.decode_latent(quantized))
+    }
+
+    fn decode_latent(&self, quantized: Tensor<3>) -> Tensor<3> {
+        let acoustic = self.fc_post2.forward(quantized.swap_dims(1, 2)).swap_dims(1, 2);
+        self.acoustic_decoder.forward(acoustic)
+    }
+
+    /// The training forward with `n_q` codebooks: reconstruction, codes, commitment and semantic losses.
+    pub fn forward_train(&self, audio: Tensor<3>, n_q: usize) -> TrainOutput {
+        let samples = audio.dims()[2];
+        let teacher = self.teacher_features(&audio);
+        let joint = self.joint_embedding(audio, teacher.clone());
+        let q = self.quantizer.forward_train(joint, n_q);
+        let semantic_loss = match (teacher, &self.fc_post1, &self.decoder_semantic) {
+            (Some(target), Some(fc), Some(dec)) => {
+                let recon = dec.forward(fc.forward(q.quantized.clone().swap_dims(1, 2)).swap_dims(1, 2));
+                let target = target.swap_dims(1, 2);
+                let frames = recon.dims()[2].min(target.dims()[2]);
+                let diff = recon.narrow(2, 0, frames) - target.narrow(2, 0, frames);
+                Some(diff.powi_scalar(2).mean())
+            }
+            _ => None,
+        };
+        let audio_hat = self.decode_latent(q.quantized);
+        let len = audio_hat.dims()[2].min(samples);
+        TrainOutput {
+            audio: audio_hat.narrow(2, 0, len),
+            codes: q.codes.swap_dims(0, 1),
+            commitment_loss: q.commitment_loss,
+            semantic_loss,
+        }
+    }
+
+    /// Parameter count of each part, in composite order (`name`, count).
+    pub fn parameter_counts(&self) -> Vec<(&'static str, usize)> {
+        let opt = |m: Option<usize>| m.unwrap_or(0);
+        vec![
+            ("acoustic_encoder", self.acoustic_encoder.num_params()),
+            ("acoustic_decoder", self.acoustic_decoder.num_params()),
+            ("semantic_teacher", self.semantic_teacher.num_params()),
+            ("encoder_semantic", opt(self.encoder_semantic.as_ref().map(|m| m.num_params()))),
+            ("decoder_semantic", opt(self.decoder_semantic.as_ref().map(|m| m.num_params()))),
+            ("quantizer", self.quantizer.num_params()),
+            ("fc_prior", self.fc_prior.num_params()),
+            ("fc_post1", opt(self.fc_post1.as_ref().map(|m| m.num_params()))),
+            ("fc_post2", self.fc_post2.num_params()),
+        ]
+    }
+}
+
+/// Rejects empty, multi-channel or non-finite audio with a one-line reason.
+fn check_audio(audio: &Tensor<3>) -> Result<()> {
+    let [_, channels, samples] = audio.dims();
+    if channels != 1 {
+        return Err(XcodecError::Input(format!("audio has {channels} channels; mix it down to mono first")));
+    }
+    if samples == 0 {
+        return Err(XcodecError::Input("audio is empty (0 samples)".into()));
+    }
+    if !audio.clone().is_finite().all().into_scalar::<bool>() {
+        return Err(XcodecError::Input("audio contains NaN or infinite samples".into()));
+    }
+    Ok(())
+}

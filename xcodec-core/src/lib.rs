@@ -1,0 +1,25 @@
+//! Core of xcodec: the four part traits, the X-Codec composite, the part registry, the codec config,
+//! bandwidth arithmetic and shared layers.
+//!
+//! The data path the composite implements (X-Codec, arXiv 2408.17175):
+//! audio -> [`SemanticTeacher`] + semantic encoder, [`AcousticEncoder`] -> concat -> `fc_prior`
+//! -> [`Quantizer`] -> codes; codes -> `fc_post2` -> [`AcousticDecoder`] -> audio
+//! (and `fc_post1` -> semantic decoder when training).
+
+pub mod bandwidth;
+pub mod composite;
+pub mod config;
+pub mod error;
+pub mod nn;
+pub mod registry;
+pub mod semantic_adapter;
+pub mod teacher_none;
+pub mod traits;
+
+pub use burn;
+pub use composite::{TrainOutput, XCodec};
+pub use config::{CodecConfig, PartConfig, SemanticAdapterConfig};
+pub use error::{Result, XcodecError};
+pub use registry::{PartEntry, Role};
+pub use teacher_none::NoTeacher;
+pub use traits::{AcousticDecoder, AcousticEncoder, Quantizer, QuantizerTrainOutput, SemanticTeacher};

@@ -1,0 +1,5 @@
+//! Layers shared by several plugins.
+
+pub mod weight_norm;
+
+pub use weight_norm::{WnConv1d, WnConvTranspose1d};

@@ -1,0 +1,129 @@
+//! Weight-normalized convolutions: `weight = g * v / ||v||`, the norm taken over every dim but the first
+//! (output channels for a conv, input channels for a transposed conv, as torch's `weight_norm(dim=0)`).
+
+use burn::module::{Module, Param};
+use burn::nn::conv::{Conv1dConfig, ConvTranspose1dConfig};
+use burn::tensor::module::{conv1d, conv_transpose1d};
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
+use burn::tensor::{Device, Tensor};
+
+/// `g * v / ||v||` with the norm over dims 1 and 2 of a rank-3 weight.
+pub fn fold_weight_norm(g: Tensor<3>, v: Tensor<3>) -> Tensor<3> {
+    let norm = v.clone().powi_scalar(2).sum_dim(2).sum_dim(1).sqrt();
+    v * (g / norm)
+}
+
+/// Splits a plain weight into `(g, v)` with `v = weight`, `g = ||weight||`, so that folding gives it back.
+pub fn unfold_weight_norm(weight: Tensor<3>) -> (Tensor<3>, Tensor<3>) {
+    let g = weight.clone().powi_scalar(2).sum_dim(2).sum_dim(1).sqrt();
+    (g, weight)
+}
+
+/// A weight-normed Conv1d with explicit symmetric padding.
+#[derive(Module, Debug)]
+pub struct WnConv1d {
+    /// Magnitude per output channel, `[out, 1, 1]`.
+    pub weight_g: Param<Tensor<3>>,
+    /// Direction, `[out, in, kernel]`.
+    pub weight_v: Param<Tensor<3>>,
+    /// Bias, `[out]`.
+    pub bias: Option<Param<Tensor<1>>>,
+    /// Stride.
+    pub stride: usize,
+    /// Dilation.
+    pub dilation: usize,
+    /// Zero padding on each side.
+    pub padding: usize,
+}
+
+impl WnConv1d {
+    /// A conv `in -> out` initialised like torch (Kaiming uniform), with `g = ||v||`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        channels_in: usize,
+        channels_out: usize,
+        kernel: usize,
+        stride: usize,
+        dilation: usize,
+        padding: usize,
+        bias: bool,
+        device: &Device,
+    ) -> Self {
+        let conv = Conv1dConfig::new(channels_in, channels_out, kernel).with_bias(bias).init(device);
+        let (g, v) = unfold_weight_norm(conv.weight.val());
+        Self {
+            weight_g: Param::from_tensor(g),
+            weight_v: Param::from_tensor(v),
+            bias: conv.bias,
+            stride,
+            dilation,
+            padding,
+        }
+    }
+
+    /// The effective weight `g * v / ||v||`.
+    pub fn weight(&self) -> Tensor<3> {
+        fold_weight_norm(self.weight_g.val(), self.weight_v.val())
+    }
+
+    /// `[batch, in, time] -> [batch, out, time']`.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let options = ConvOptions::new([self.stride], [self.padding], [self.dilation], 1);
+        conv1d(x, self.weight(), self.bias.as_ref().map(|b| b.val()), options)
+    }
+
+    /// Output length for `len` input samples.
+    pub fn output_len(&self, len: usize) -> usize {
+        let kernel = self.weight_v.shape().dims::<3>()[2];
+        (len + 2 * self.padding).saturating_sub(self.dilation * (kernel - 1) + 1) / self.stride + 1
+    }
+}
+
+/// A weight-normed ConvTranspose1d.
+#[derive(Module, Debug)]
+pub struct WnConvTranspose1d {
+    /// Magnitude per input channel, `[in, 1, 1]`.
+    pub weight_g: Param<Tensor<3>>,
+    /// Direction, `[in, out, kernel]`.
+    pub weight_v: Param<Tensor<3>>,
+    /// Bias, `[out]`.
+    pub bias: Option<Param<Tensor<1>>>,
+    /// Stride.
+    pub stride: usize,
+    /// Padding removed on each side.
+    pub padding: usize,
+    /// Extra samples added on the right.
+    pub output_padding: usize,
+}
+
+impl WnConvTranspose1d {
+    /// A transposed conv `in -> out` initialised like torch, with `g = ||v||`.
+    pub fn new(
+        channels_in: usize,
+        channels_out: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        output_padding: usize,
+        device: &Device,
+    ) -> Self {
+        let conv = ConvTranspose1dConfig::new([channels_in, channels_out], kernel).init(device);
+        let (g, v) = unfold_weight_norm(conv.weight.val());
+        Self {
+            weight_g: Param::from_tensor(g),
+            weight_v: Param::from_tensor(v),
+            bias: conv.bias,
+            stride,
+            padding,
+            output_padding,
+        }
+    }
+
+    /// `[batch, in, time] -> [batch, out, time * stride]` (for X-Codec's kernel/padding choice).
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let weight = fold_weight_norm(self.weight_g.val(), self.weight_v.val());
+        let options =
+            ConvTransposeOptions::new([self.stride], [self.padding], [self.output_padding], [1], 1);
+        conv_transpose1d(x, weight, self.bias.as_ref().map(|b| b.val()), options)
+    }
+}

@@ -1,0 +1,31 @@
+//! The `none` semantic teacher: an acoustic-only codec.
+
+use crate::traits::SemanticTeacher;
+use burn::module::Module;
+use burn::tensor::Tensor;
+
+/// No teacher: the composite skips the semantic branch (no semantic encoder/decoder, no `fc_post1`).
+#[derive(Module, Debug, Default)]
+pub struct NoTeacher {
+    /// Unused marker (a module needs a field).
+    pub hidden_size: usize,
+}
+
+impl SemanticTeacher for NoTeacher {
+    fn hidden_size(&self) -> usize {
+        0
+    }
+    fn features(&self, _audio: Tensor<2>) -> Option<Tensor<3>> {
+        None
+    }
+}
+
+inventory::submit! {
+    crate::registry::PartEntry {
+        role: crate::registry::Role::Semantic,
+        name: "none",
+        description: "no semantic teacher: an acoustic-only codec (plain RVQ codec)",
+        default_params: toml::Table::new,
+        check_params: |p| crate::config::parse_params::<crate::config::NoParams>("none", p).map(|_| ()),
+    }
+}

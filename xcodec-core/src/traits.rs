@@ -1,0 +1,66 @@
+//! The four part traits a codec is composed of. Each part is a burn [`Module`], so it trains and saves.
+
+use burn::module::Module;
+use burn::tensor::{Int, Tensor};
+
+/// Waveform -> latent frames (DAC, SEANet, ...).
+pub trait AcousticEncoder: Module {
+    /// `audio [batch, 1, samples]` -> `latent [batch, latent_dim, frames]`.
+    fn forward(&self, audio: Tensor<3>) -> Tensor<3>;
+    /// Channels of the latent.
+    fn latent_dim(&self) -> usize;
+    /// Samples per latent frame (product of the strides).
+    fn hop_length(&self) -> usize;
+    /// Frames `forward` yields for `samples` input samples.
+    fn output_frames(&self, samples: usize) -> usize;
+    /// Whether every output frame depends only on past input (streaming-capable).
+    fn is_causal(&self) -> bool {
+        false
+    }
+}
+
+/// Latent frames -> waveform.
+pub trait AcousticDecoder: Module {
+    /// `latent [batch, latent_dim, frames]` -> `audio [batch, 1, frames * hop]`.
+    fn forward(&self, latent: Tensor<3>) -> Tensor<3>;
+    /// Channels of the latent it takes.
+    fn latent_dim(&self) -> usize;
+    /// Samples each latent frame becomes.
+    fn hop_length(&self) -> usize;
+}
+
+/// A frozen self-supervised speech model whose features the codec learns to keep (HuBERT, WavLM, or none).
+pub trait SemanticTeacher: Module {
+    /// Feature width (768 for base teachers); 0 means "no teacher" and the codec is acoustic-only.
+    fn hidden_size(&self) -> usize;
+    /// `audio [batch, samples]` (already padded by the composite) -> `features [batch, frames, hidden]`,
+    /// or `None` for the `none` teacher. Implementations run without gradient.
+    fn features(&self, audio: Tensor<2>) -> Option<Tensor<3>>;
+}
+
+/// What [`Quantizer::forward_train`] returns.
+#[derive(Debug, Clone)]
+pub struct QuantizerTrainOutput {
+    /// Quantized vectors with a straight-through gradient, `[batch, dim, frames]`.
+    pub quantized: Tensor<3>,
+    /// Codes `[n_q, batch, frames]`.
+    pub codes: Tensor<3, Int>,
+    /// Commitment loss (mean squared distance between input and its quantization), summed over codebooks.
+    pub commitment_loss: Tensor<1>,
+}
+
+/// Continuous frames <-> discrete codes.
+pub trait Quantizer: Module {
+    /// Width of the vectors it quantizes.
+    fn dim(&self) -> usize;
+    /// Entries per codebook.
+    fn codebook_size(&self) -> usize;
+    /// Codebooks available (the most `encode` can use).
+    fn num_quantizers(&self) -> usize;
+    /// `x [batch, dim, frames]` -> `codes [n_q, batch, frames]` with the first `n_q` codebooks.
+    fn encode(&self, x: Tensor<3>, n_q: usize) -> Tensor<3, Int>;
+    /// `codes [n_q, batch, frames]` -> `[batch, dim, frames]`.
+    fn decode(&self, codes: Tensor<3, Int>) -> Tensor<3>;
+    /// Training forward with `n_q` codebooks.
+    fn forward_train(&self, x: Tensor<3>, n_q: usize) -> QuantizerTrainOutput;
+}
