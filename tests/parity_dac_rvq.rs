@@ -58,7 +58,7 @@ fn rvq_codes_and_decode_match_transformers_at_every_bandwidth() {
         let want = fx.int(&format!("rvq.codes.{i}"));
         let codes = rvq.encode(input.clone(), n_q);
         assert_eq!(codes.dims()[0], n_q);
-        let got: Vec<i64> = codes.clone().into_data().convert::<i64>().to_vec::<i64>().unwrap();
+        let got: Vec<i64> = codes.clone().into_data().convert::<i64>().try_to_vec::<i64>().unwrap();
         assert_eq!(got, want, "codes differ with {n_q} codebooks");
         let quantized = rvq.decode(codes);
         let err = max_abs_diff(quantized, fx.float(&format!("rvq.quantized.{i}"), &device));

@@ -1,1 +1,105 @@
-fn main() {}
+//! `xcodec`: build, inspect (and, as they land, run and train) semantically augmented neural audio codecs.
+//! A thin layer over the library crates: argument parsing, device choice, printing, exit codes.
+
+mod device;
+mod info;
+mod list;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use xcodec_core::{CodecConfig, XcodecError};
+
+/// Semantically augmented neural audio codecs (X-Codec) in Rust.
+#[derive(Parser)]
+#[command(name = "xcodec", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every registered part, grouped by role.
+    List,
+    /// Compose a codec from registered parts: writes DIR/config.toml and DIR/model.safetensors.
+    Build(BuildArgs),
+    /// Show a model's sample rate, frame rate, codebooks, bandwidths and parameter counts.
+    Info {
+        /// Model directory (config.toml + model.safetensors).
+        model: PathBuf,
+        /// Device to load on: cpu (default), wgpu[:N] or cuda[:N] where compiled in.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+    },
+}
+
+#[derive(clap::Args)]
+struct BuildArgs {
+    /// Acoustic backbone (see `xcodec list`).
+    #[arg(long, default_value = "dac")]
+    acoustic: String,
+    /// Semantic teacher, or `none` for an acoustic-only codec.
+    #[arg(long)]
+    semantic: String,
+    /// Quantizer.
+    #[arg(long, default_value = "rvq")]
+    quantizer: String,
+    /// Override a config value, e.g. `--set acoustic.params.latent_dim=128` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Start from this config file instead of the parts' defaults (then --set applies on top).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Seed of the initial weights.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output directory.
+    #[arg(short = 'o', long = "output")]
+    output: PathBuf,
+}
+
+fn build(args: &BuildArgs) -> anyhow::Result<()> {
+    let base = match &args.config {
+        Some(path) => CodecConfig::load(path)?,
+        None => CodecConfig::with_parts(&args.acoustic, &args.semantic, &args.quantizer)?,
+    };
+    let cfg = base.with_overrides(&args.sets)?;
+    let device = device::parse("cpu")?;
+    device.seed(args.seed);
+    let codec = xcodec_builtin::build(&cfg, &device)?;
+    xcodec_builtin::save_model_dir(&args.output, &cfg, &codec)?;
+    let params: usize = codec.parameter_counts().iter().map(|(_, n)| n).sum();
+    println!(
+        "built {} + {} + {} ({:.1} M parameters) -> {}",
+        cfg.acoustic.name,
+        cfg.semantic.name,
+        cfg.quantizer.name,
+        params as f64 / 1e6,
+        args.output.display()
+    );
+    Ok(())
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::List => list::print(),
+        Command::Build(args) => build(&args),
+        Command::Info { model, device } => info::print(&model, &device::parse(&device)?),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line per failure; a wrong name is a usage error (exit 2), anything else exit 1.
+            eprintln!("xcodec: {err}");
+            match err.downcast_ref::<XcodecError>() {
+                Some(XcodecError::UnknownPart { .. }) => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            }
+        }
+    }
+}

@@ -41,7 +41,8 @@ pub struct XCodec<A, D, S, Q> {
 /// What [`XCodec::forward_train`] returns.
 #[derive(Debug, Clone)]
 pub struct TrainOutput {
-    /// Reconstructed audio `[batch, 1, samples]` (trimmed to the input length).
+    /// Reconstructed audio `[batch, 1, min(samples, frames * hop)]`: whole frames only, trimmed to the
+    /// input length (compare it with the input's first that many samples).
     pub audio: Tensor<3>,
     /// Codes `[batch, n_q, frames]`.
     pub codes: Tensor<3, Int>,

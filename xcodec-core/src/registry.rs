@@ -43,6 +43,12 @@ pub struct PartEntry {
     pub check_params: fn(&toml::Table) -> Result<()>,
 }
 
+impl fmt::Debug for PartEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} part '{}'", self.role, self.name)
+    }
+}
+
 inventory::collect!(PartEntry);
 
 /// Registered parts of `role`, sorted by name.
@@ -60,8 +66,8 @@ pub fn find(role: Role, name: &str) -> Result<&'static PartEntry> {
     }
     let closest = candidates
         .iter()
-        .map(|e| (strsim::jaro_winkler(name, e.name), e.name))
-        .filter(|(score, _)| *score > 0.7)
+        .map(|e| (similarity(name, e.name), e.name))
+        .filter(|(score, _)| *score >= 0.5)
         .max_by(|a, b| a.0.total_cmp(&b.0));
     Err(XcodecError::UnknownPart {
         role: role.to_string(),
@@ -69,6 +75,12 @@ pub fn find(role: Role, name: &str) -> Result<&'static PartEntry> {
         known: candidates.iter().map(|e| e.name).collect::<Vec<_>>().join(", "),
         hint: closest.map(|(_, n)| format!("; did you mean '{n}'?")).unwrap_or_default(),
     })
+}
+
+/// How alike two names are, 0..=1: the better of Jaro-Winkler (shared prefixes) and normalised
+/// Damerau-Levenshtein (transposed letters such as `dca` for `dac`).
+fn similarity(a: &str, b: &str) -> f64 {
+    strsim::jaro_winkler(a, b).max(strsim::normalized_damerau_levenshtein(a, b))
 }
 
 #[cfg(test)]

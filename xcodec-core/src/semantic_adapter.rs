@@ -176,3 +176,25 @@ impl SemanticDecoder {
         self.conv2.forward(x)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Distribution;
+
+    #[test]
+    fn encoder_and_decoder_keep_or_restore_the_frame_rate() {
+        let device = Device::flex();
+        let x = Tensor::<3>::random([2, 8, 10], Distribution::Normal(0.0, 1.0), &device);
+        let same = SemanticAdapterConfig::default();
+        assert_eq!(SemanticEncoder::new(8, &same, &device).forward(x.clone()).dims(), [2, 8, 10]);
+        assert_eq!(SemanticDecoder::new(8, &same, &device).forward(x.clone()).dims(), [2, 8, 10]);
+        // Strided blocks (2 then 1): the encoder halves, the decoder doubles back.
+        let strided = SemanticAdapterConfig { strides: vec![2, 1], ..same };
+        let down = SemanticEncoder::new(8, &strided, &device).forward(x);
+        assert_eq!(down.dims(), [2, 8, 5]);
+        let dec = SemanticDecoder::new(8, &strided, &device);
+        assert!(matches!(dec.conv_blocks[0].conv, UpConv::Transposed(_)));
+        assert_eq!(dec.forward(down).dims(), [2, 8, 10]);
+    }
+}

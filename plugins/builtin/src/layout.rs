@@ -2,7 +2,7 @@
 //! onto it through one regex table each, applied in order.
 
 use burn::module::Module;
-use burn::store::{KeyRemapper, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
+use burn::store::{ApplyError, KeyRemapper, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 use std::path::Path;
 use xcodec_core::{Result, XcodecError};
 
@@ -57,7 +57,7 @@ pub fn load_weights<M: Module>(module: &mut M, path: &Path, layout: Layout, pref
     if !prefix.is_empty() {
         remap = remap.add_pattern(format!("^{}", regex_escape(prefix)), "").expect("escaped prefix is a valid regex");
     }
-    let mut store = SafetensorsStore::from_file(path).remap(remap).allow_partial(true).skip_enum_variants(true);
+    let mut store = SafetensorsStore::from_file(path).remap(remap).allow_partial(true).validate(false).skip_enum_variants(true);
     if layout == Layout::HuggingFace {
         store = store.with_from_adapter(PyTorchToBurnAdapter);
     }
@@ -65,7 +65,7 @@ pub fn load_weights<M: Module>(module: &mut M, path: &Path, layout: Layout, pref
         .load_from(&mut store)
         .map_err(|e| XcodecError::file(path, format!("cannot read weights: {e}")))?;
     if !result.errors.is_empty() {
-        let errs: Vec<String> = result.errors.iter().map(|e| format!("{e:?}")).collect();
+        let errs: Vec<String> = result.errors.iter().map(describe).collect();
         return Err(XcodecError::file(path, format!("weights do not fit the model: {}", first_few(&errs))));
     }
     if !result.missing.is_empty() {
@@ -91,6 +91,15 @@ pub fn load_weights<M: Module>(module: &mut M, path: &Path, layout: Layout, pref
         ));
     }
     Ok(())
+}
+
+fn describe(e: &ApplyError) -> String {
+    match e {
+        ApplyError::ShapeMismatch { path, expected, found } => {
+            format!("{path} is {:?} in the file but {:?} in the model", found.as_slice(), expected.as_slice())
+        }
+        other => format!("{other:?}"),
+    }
 }
 
 fn regex_escape(s: &str) -> String {

@@ -18,8 +18,10 @@ pub fn save_model_dir(dir: &Path, cfg: &CodecConfig, codec: &Codec) -> Result<()
     let mut store = SafetensorsStore::from_file(&weights)
         .overwrite(true)
         .skip_enum_variants(true)
-        .metadata("format", "xcodec")
-        .metadata("xcodec_version", env!("CARGO_PKG_VERSION"));
+        // One metadata entry only: burn-store keeps metadata in a hash map, so several entries would be
+        // written in a random order and the same weights would not give the same bytes.
+        .clear_metadata()
+        .metadata("format", concat!("xcodec ", env!("CARGO_PKG_VERSION")));
     codec.save_into(&mut store).map_err(|e| XcodecError::file(&weights, format!("cannot write weights: {e}")))?;
     write_atomic(&dir.join(CONFIG_FILE), cfg.to_toml().as_bytes())
 }

@@ -111,3 +111,89 @@ impl Quantizer for ResidualVq {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::TensorData;
+    use proptest::prelude::*;
+
+    fn rvq_from(codebooks: &[Vec<f32>], size: usize, dim: usize, device: &Device) -> ResidualVq {
+        let cfg = RvqConfig { num_quantizers: codebooks.len(), codebook_size: size, ..RvqConfig::default() };
+        let mut rvq = ResidualVq::new(&cfg, dim, device);
+        for (layer, values) in rvq.layers.iter_mut().zip(codebooks) {
+            let t = Tensor::<2>::from_data(TensorData::new(values.clone(), [size, dim]), device);
+            layer.embed = burn::module::Param::from_tensor(t);
+        }
+        rvq
+    }
+
+    fn sq_error(a: &Tensor<3>, b: &Tensor<3>) -> f32 {
+        (a.clone() - b.clone()).powi_scalar(2).sum().into_scalar::<f32>()
+    }
+
+    /// (codebooks of `size x dim` values in [-3, 3], input of `batch x dim x frames` values in [-50, 50]).
+    fn case() -> impl Strategy<Value = (usize, usize, usize, usize, Vec<Vec<f32>>, Vec<f32>)> {
+        (1usize..6, 2usize..17, 1usize..9, 1usize..3, 1usize..12).prop_flat_map(|(n_q, size, dim, batch, frames)| {
+            (
+                Just(n_q),
+                Just(size),
+                Just(dim),
+                Just(frames),
+                proptest::collection::vec(proptest::collection::vec(-3.0f32..3.0, size * dim), n_q),
+                proptest::collection::vec(-50.0f32..50.0, batch * dim * frames),
+            )
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn codes_are_always_in_range((n_q, size, dim, frames, books, input) in case()) {
+            let device = Device::flex();
+            let rvq = rvq_from(&books, size, dim, &device);
+            let batch = input.len() / (dim * frames);
+            let x = Tensor::<3>::from_data(TensorData::new(input, [batch, dim, frames]), &device);
+            let codes = rvq.encode(x, n_q);
+            prop_assert_eq!(codes.dims(), [n_q, batch, frames]);
+            let v: Vec<i64> = codes.into_data().convert::<i64>().try_to_vec::<i64>().unwrap();
+            prop_assert!(v.iter().all(|&c| c >= 0 && (c as usize) < size));
+        }
+
+        /// Greedy RVQ can only promise "never worse" when staying put is an option, so the first entry of
+        /// every codebook is the zero vector here; with such codebooks each added codebook must not
+        /// increase the reconstruction error.
+        #[test]
+        fn adding_a_codebook_never_increases_the_error((n_q, size, dim, frames, mut books, input) in case()) {
+            let device = Device::flex();
+            for book in &mut books {
+                book[..dim].iter_mut().for_each(|v| *v = 0.0);
+            }
+            let rvq = rvq_from(&books, size, dim, &device);
+            let batch = input.len() / (dim * frames);
+            let x = Tensor::<3>::from_data(TensorData::new(input, [batch, dim, frames]), &device);
+            let mut last = sq_error(&x, &x.zeros_like());
+            for k in 1..=n_q {
+                let err = sq_error(&x, &rvq.decode(rvq.encode(x.clone(), k)));
+                prop_assert!(err <= last * (1.0 + 1e-5) + 1e-3, "{} codebooks: {} > {}", k, err, last);
+                last = err;
+            }
+        }
+    }
+
+    #[test]
+    fn training_forward_is_straight_through_and_matches_encode() {
+        let device = Device::flex().autodiff();
+        device.seed(3);
+        let rvq = ResidualVq::new(&RvqConfig { num_quantizers: 3, codebook_size: 8, ..RvqConfig::default() }, 4, &device);
+        let x = Tensor::<3>::random([2, 4, 5], burn::tensor::Distribution::Normal(0.0, 1.0), &device).require_grad();
+        let out = rvq.forward_train(x.clone(), 3);
+        out.codes.clone().into_data().assert_eq(&rvq.encode(x.clone(), 3).into_data(), true);
+        out.quantized.clone().into_data().assert_approx_eq::<f32>(&rvq.decode(out.codes.clone()).into_data(), Default::default());
+        let grads = out.quantized.sum().backward();
+        let g = x.grad(&grads).expect("input gets a gradient");
+        g.to_data().assert_approx_eq::<f32>(&Tensor::<3>::ones([2, 4, 5], &Device::flex()).into_data(), Default::default());
+        assert!(out.commitment_loss.into_scalar::<f32>() > 0.0);
+    }
+}

@@ -52,8 +52,8 @@ impl WnConv1d {
         let conv = Conv1dConfig::new(channels_in, channels_out, kernel).with_bias(bias).init(device);
         let (g, v) = unfold_weight_norm(conv.weight.val());
         Self {
-            weight_g: Param::from_tensor(g),
-            weight_v: Param::from_tensor(v),
+            weight_g: Param::from_tensor(g.detach()),
+            weight_v: Param::from_tensor(v.detach()),
             bias: conv.bias,
             stride,
             dilation,
@@ -110,8 +110,8 @@ impl WnConvTranspose1d {
         let conv = ConvTranspose1dConfig::new([channels_in, channels_out], kernel).init(device);
         let (g, v) = unfold_weight_norm(conv.weight.val());
         Self {
-            weight_g: Param::from_tensor(g),
-            weight_v: Param::from_tensor(v),
+            weight_g: Param::from_tensor(g.detach()),
+            weight_v: Param::from_tensor(v.detach()),
             bias: conv.bias,
             stride,
             padding,

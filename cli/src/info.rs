@@ -1,0 +1,41 @@
+//! `xcodec info`.
+
+use burn::tensor::Device;
+use std::path::Path;
+use xcodec_core::bandwidth;
+use xcodec_core::{AcousticEncoder, Quantizer};
+
+/// Loads `model` and prints its shape, bandwidths and parameter counts per part.
+pub fn print(model: &Path, device: &Device) -> anyhow::Result<()> {
+    let (cfg, codec) = xcodec_builtin::load_model_dir(model, device)?;
+    let q = &codec.quantizer;
+    let frame_rate = codec.frame_rate_hz();
+    println!("model:        {}", model.display());
+    println!("parts:        acoustic {}, semantic {}, quantizer {}", cfg.acoustic.name, cfg.semantic.name, cfg.quantizer.name);
+    println!("sample rate:  {} Hz", codec.sample_rate_hz);
+    println!("hop:          {} samples", codec.acoustic_encoder.hop_length());
+    println!("frame rate:   {frame_rate} Hz");
+    println!(
+        "codebooks:    {} x {} ({} bits, {} kbps each); vectors of {}",
+        q.num_quantizers(),
+        q.codebook_size(),
+        bandwidth::bits_per_codebook(q.codebook_size()),
+        bandwidth::kbps_per_codebook(q.codebook_size(), frame_rate),
+        q.dim()
+    );
+    let bws: Vec<String> = codec
+        .target_bandwidths_kbps
+        .iter()
+        .map(|&b| format!("{b} kbps ({} cb)", codec.codebooks_for_bandwidth(b)))
+        .collect();
+    println!("bandwidths:   {}", bws.join(", "));
+    println!("parameters:");
+    let counts = codec.parameter_counts();
+    for (name, n) in &counts {
+        if *n > 0 {
+            println!("  {name:<18} {n:>12}");
+        }
+    }
+    println!("  {:<18} {:>12}", "total", counts.iter().map(|(_, n)| n).sum::<usize>());
+    Ok(())
+}

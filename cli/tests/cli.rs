@@ -1,0 +1,89 @@
+//! The `xcodec` binary end to end: list, build, info, and the one-line errors.
+
+use std::process::{Command, Output};
+
+fn xcodec(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xcodec")).args(args).output().expect("xcodec runs")
+}
+
+fn text(out: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn list_groups_parts_by_role() {
+    let out = xcodec(&["list"]);
+    let (stdout, _) = text(&out);
+    assert!(out.status.success());
+    for needle in ["acoustic:", "  dac ", "semantic:", "  none ", "quantizer:", "  rvq "] {
+        assert!(stdout.contains(needle), "missing {needle:?} in\n{stdout}");
+    }
+}
+
+#[test]
+fn build_then_info_reports_the_xcodec_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m");
+    let m = model.to_str().unwrap();
+    let out = xcodec(&["build", "--acoustic", "dac", "--semantic", "none", "-o", m]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(model.join("config.toml").is_file() && model.join("model.safetensors").is_file());
+    let out = xcodec(&["info", m]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    for needle in [
+        "sample rate:  16000 Hz",
+        "hop:          320 samples",
+        "frame rate:   50 Hz",
+        "8 x 1024 (10 bits, 0.5 kbps each)",
+        "0.5 kbps (1 cb), 1 kbps (2 cb), 1.5 kbps (3 cb), 2 kbps (4 cb), 4 kbps (8 cb)",
+        "acoustic_encoder",
+        "total",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle:?} in\n{stdout}");
+    }
+}
+
+#[test]
+fn build_is_deterministic_for_a_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = ["--set", "acoustic.params.encoder_width=4", "--set", "acoustic.params.decoder_width=64"];
+    let mut files = vec![];
+    for (name, seed) in [("a", "5"), ("b", "5"), ("c", "6")] {
+        let path = dir.path().join(name);
+        let mut args = vec!["build", "--semantic", "none", "--seed", seed, "-o", path.to_str().unwrap()];
+        args.extend(small);
+        assert!(xcodec(&args).status.success());
+        files.push(std::fs::read(path.join("model.safetensors")).unwrap());
+    }
+    assert!(files[0] == files[1], "same seed, same weights");
+    assert!(files[0] != files[2], "another seed, other weights");
+}
+
+#[test]
+fn unknown_names_get_one_line_with_the_alternatives_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("m");
+    let out = xcodec(&["build", "--acoustic", "dca", "--semantic", "none", "-o", out_dir.to_str().unwrap()]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("unknown acoustic 'dca'") && stderr.contains("registered acoustic parts are dac"), "{stderr}");
+    assert!(stderr.contains("did you mean 'dac'"), "{stderr}");
+    assert!(!out_dir.exists(), "nothing written on error");
+}
+
+#[test]
+fn bad_config_values_and_missing_models_are_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m");
+    let out = xcodec(&["build", "--semantic", "none", "--set", "acoustic.params.bogus=1", "-o", m.to_str().unwrap()]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("unknown field `bogus`"), "{stderr}");
+    let out = xcodec(&["info", dir.path().join("nowhere").to_str().unwrap()]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no config.toml"), "{stderr}");
+}
