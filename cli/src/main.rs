@@ -67,7 +67,7 @@ fn build(args: &BuildArgs) -> anyhow::Result<()> {
     let cfg = base.with_overrides(&args.sets)?;
     let device = device::parse("cpu")?;
     device.seed(args.seed);
-    let codec = xcodec_builtin::build(&cfg, &device)?;
+    let (cfg, codec) = xcodec_builtin::build_pretrained(&cfg, &device)?;
     xcodec_builtin::save_model_dir(&args.output, &cfg, &codec)?;
     let params: usize = codec.parameter_counts().iter().map(|(_, n)| n).sum();
     println!(

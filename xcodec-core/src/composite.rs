@@ -154,8 +154,9 @@ where
         self.semantic_teacher.features(mono).map(|f| f.detach())
     }
 
-    /// The joint vector `fc_prior(concat(acoustic, semantic))`, `[batch, hidden, frames]`.
-    fn joint_embedding(&self, audio: Tensor<3>, teacher: Option<Tensor<3>>) -> Tensor<3> {
+    /// The joint vector `fc_prior(concat(acoustic, semantic))`, `[batch, hidden, frames]`, given the
+    /// teacher features of the same audio (see [`Self::teacher_features`]).
+    pub fn joint_embedding(&self, audio: Tensor<3>, teacher: Option<Tensor<3>>) -> Tensor<3> {
         let semantic = teacher.zip(self.encoder_semantic.as_ref()).map(|(f, enc)| enc.forward(f.swap_dims(1, 2)));
         let samples = audio.dims()[2];
         let acoustic = match &semantic {

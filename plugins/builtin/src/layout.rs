@@ -2,20 +2,22 @@
 //! onto it through one regex table each, applied in order.
 
 use burn::module::Module;
-use burn::store::{ApplyError, KeyRemapper, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
+use burn::store::{
+    ApplyError, ApplyResult, KeyRemapper, ModuleSnapshot, PyTorchToBurnAdapter, PytorchStore, SafetensorsStore,
+};
 use std::path::Path;
 use xcodec_core::{Result, XcodecError};
 
-/// Where a safetensors file comes from.
+/// Where a weights file comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
     /// Written by xcodec (`xcodec build`, training checkpoints, `xcodec convert`).
     Xcodec,
-    /// `transformers.XcodecModel` (`fc`, `fc1`, `fc2`, `quantizer.quantizers.N.codebook`, torch layouts).
+    /// transformers (`XcodecModel`, `HubertModel`, `WavLMModel`): torch tensor layouts, their key names.
     HuggingFace,
 }
 
-/// Hugging Face `XcodecModel` key -> our key. Weight norm arrives as torch parametrizations.
+/// Hugging Face `XcodecModel` (and teacher) key -> our key. Weight norm arrives as torch parametrizations.
 pub const HF_KEY_MAP: &[(&str, &str)] = &[
     (r"^fc\.", "fc_prior."),
     (r"^fc1\.", "fc_post1."),
@@ -25,6 +27,10 @@ pub const HF_KEY_MAP: &[(&str, &str)] = &[
     (r"\.parametrizations\.weight\.original0$", ".weight_g"),
     (r"\.parametrizations\.weight\.original1$", ".weight_v"),
 ];
+
+/// File tensors that inference has no use for and that are not an error to find: the teachers'
+/// pre-training mask embedding.
+pub const IGNORED_KEYS: &[&str] = &[r"(^|\.)masked_spec_embed$"];
 
 impl Layout {
     fn key_map(self) -> &'static [(&'static str, &'static str)] {
@@ -46,24 +52,43 @@ fn first_few(keys: &[String]) -> String {
     s
 }
 
-/// Loads `path` (in `layout`) into `module`, whose keys are prefixed by `prefix` in the file (e.g.
-/// `"acoustic_encoder."` to load one part; `""` for a whole codec). Every module tensor must be found and,
-/// for a whole codec, every file tensor used; otherwise the error lists the first few names.
+/// Loads `path` (in `layout`; safetensors, or a torch pickle for `.bin`/`.pth`/`.pt`) into `module`, whose
+/// keys are prefixed by `prefix` in the file (e.g. `"acoustic_encoder."` to load one part; `""` for the
+/// whole file). Every module tensor must be found and, with an empty prefix, every file tensor used;
+/// otherwise the error lists the first few names.
 pub fn load_weights<M: Module>(module: &mut M, path: &Path, layout: Layout, prefix: &str) -> Result<()> {
+    if !path.is_file() {
+        return Err(XcodecError::file(path, "no such weights file"));
+    }
     let mut remap = KeyRemapper::new();
     for (from, to) in layout.key_map() {
         remap = remap.add_pattern(*from, *to).expect("key map regexes are valid");
     }
     if !prefix.is_empty() {
-        remap = remap.add_pattern(format!("^{}", regex_escape(prefix)), "").expect("escaped prefix is a valid regex");
+        remap = remap.add_pattern(format!("^{}", regex::escape(prefix)), "").expect("escaped prefix is a valid regex");
     }
-    let mut store = SafetensorsStore::from_file(path).remap(remap).allow_partial(true).validate(false).skip_enum_variants(true);
-    if layout == Layout::HuggingFace {
-        store = store.with_from_adapter(PyTorchToBurnAdapter);
-    }
-    let result = module
-        .load_from(&mut store)
-        .map_err(|e| XcodecError::file(path, format!("cannot read weights: {e}")))?;
+    let torch_pickle = matches!(path.extension().and_then(|e| e.to_str()), Some("bin" | "pth" | "pt"));
+    let result: std::result::Result<ApplyResult, String> = if torch_pickle {
+        let mut store = PytorchStore::from_file(path)
+            .remap(remap)
+            .allow_partial(true)
+            .validate(false)
+            .skip_enum_variants(true)
+            .map_indices_contiguous(false);
+        module.load_from(&mut store).map_err(|e| e.to_string())
+    } else {
+        let mut store =
+            SafetensorsStore::from_file(path).remap(remap).allow_partial(true).validate(false).skip_enum_variants(true);
+        if layout == Layout::HuggingFace {
+            store = store.with_from_adapter(PyTorchToBurnAdapter);
+        }
+        module.load_from(&mut store).map_err(|e| e.to_string())
+    };
+    let result = result.map_err(|e| XcodecError::file(path, format!("cannot read weights: {e}")))?;
+    check_result(path, &result, prefix.is_empty())
+}
+
+fn check_result(path: &Path, result: &ApplyResult, whole_file: bool) -> Result<()> {
     if !result.errors.is_empty() {
         let errs: Vec<String> = result.errors.iter().map(describe).collect();
         return Err(XcodecError::file(path, format!("weights do not fit the model: {}", first_few(&errs))));
@@ -79,14 +104,17 @@ pub fn load_weights<M: Module>(module: &mut M, path: &Path, layout: Layout, pref
             ),
         ));
     }
+    let ignored: Vec<regex::Regex> = IGNORED_KEYS.iter().map(|r| regex::Regex::new(r).expect("valid")).collect();
+    let unused: Vec<String> =
+        result.unused.iter().filter(|k| !ignored.iter().any(|r| r.is_match(k))).cloned().collect();
     // Loading one part from a whole-codec file leaves the other parts' tensors unused; that is fine.
-    if prefix.is_empty() && !result.unused.is_empty() {
+    if whole_file && !unused.is_empty() {
         return Err(XcodecError::file(
             path,
             format!(
                 "{} file tensors the model does not have ({}); is the config for another model?",
-                result.unused.len(),
-                first_few(&result.unused)
+                unused.len(),
+                first_few(&unused)
             ),
         ));
     }
@@ -100,8 +128,4 @@ fn describe(e: &ApplyError) -> String {
         }
         other => format!("{other:?}"),
     }
-}
-
-fn regex_escape(s: &str) -> String {
-    s.chars().flat_map(|c| if "\\.+*?()|[]{}^$".contains(c) { vec!['\\', c] } else { vec![c] }).collect()
 }

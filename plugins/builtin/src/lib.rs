@@ -2,12 +2,15 @@
 //! not object-safe, so names resolve to enum variants), [`build`] from a [`CodecConfig`], and model
 //! directories (`config.toml` + `model.safetensors`).
 
+mod hf_config;
+pub mod hub;
 mod layout;
 mod model_dir;
 mod parts;
 
-pub use layout::{Layout, load_weights};
-pub use model_dir::{load_model_dir, save_model_dir};
+pub use hf_config::codec_config_from_hf;
+pub use layout::{HF_KEY_MAP, Layout, load_weights};
+pub use model_dir::{load_model_dir, save_model_dir, write_atomic};
 pub use parts::{AnyAcousticDecoder, AnyAcousticEncoder, AnyQuantizer, AnySemanticTeacher};
 
 use burn::tensor::Device;
@@ -33,4 +36,16 @@ pub fn build(cfg: &CodecConfig, device: &Device) -> Result<Codec> {
         cfg.target_bandwidths_kbps.clone(),
         device,
     )
+}
+
+/// Builds a codec for `cfg` the way `xcodec build` does: a teacher with a `pretrained` source takes its
+/// shape and weights from there. Returns the config with the resolved teacher shape (what to save).
+pub fn build_pretrained(cfg: &CodecConfig, device: &Device) -> Result<(CodecConfig, Codec)> {
+    let mut cfg = cfg.clone();
+    let teacher_weights = parts::resolve_pretrained_teacher(&mut cfg.semantic)?;
+    let mut codec = build(&cfg, device)?;
+    if let Some(weights) = teacher_weights {
+        load_weights(&mut codec.semantic_teacher, &weights, Layout::HuggingFace, "")?;
+    }
+    Ok((cfg, codec))
 }

@@ -6,7 +6,9 @@ use xcodec_core::{
     AcousticDecoder, AcousticEncoder, NoTeacher, PartConfig, Quantizer, QuantizerTrainOutput, Result,
     Role, SemanticTeacher, XcodecError, registry,
 };
+use std::path::PathBuf;
 use xcodec_dac::{DacConfig, DacDecoder, DacEncoder};
+use xcodec_hubert::{SslTeacher, TeacherConfig, TeacherKind};
 use xcodec_rvq::{ResidualVq, RvqConfig};
 
 /// Any built-in acoustic encoder.
@@ -28,6 +30,8 @@ pub enum AnyAcousticDecoder {
 pub enum AnySemanticTeacher {
     /// `none`.
     None(NoTeacher),
+    /// `hubert` or `wavlm`.
+    Ssl(SslTeacher),
 }
 
 /// Any built-in quantizer.
@@ -55,12 +59,38 @@ pub fn acoustic(part: &PartConfig, device: &Device) -> Result<(AnyAcousticEncode
 }
 
 /// Builds the teacher named by `part`.
-pub fn semantic(part: &PartConfig, _device: &Device) -> Result<AnySemanticTeacher> {
+pub fn semantic(part: &PartConfig, device: &Device) -> Result<AnySemanticTeacher> {
     (registry::find(Role::Semantic, &part.name)?.check_params)(&part.params)?;
     match part.name.as_str() {
         "none" => Ok(AnySemanticTeacher::None(NoTeacher::default())),
+        name @ ("hubert" | "wavlm") => {
+            let cfg = TeacherConfig::from_params(name, &part.params)?;
+            Ok(AnySemanticTeacher::Ssl(SslTeacher::new(&cfg, teacher_kind(name), device)))
+        }
         other => Err(not_built_in(Role::Semantic, other)),
     }
+}
+
+fn teacher_kind(name: &str) -> TeacherKind {
+    if name == "wavlm" { TeacherKind::Wavlm } else { TeacherKind::Hubert }
+}
+
+/// For a teacher with a `pretrained` source: resolves it, replaces the shape params with the source's
+/// `config.json` (keeping `pretrained`), and returns its weights file. `None` for other parts.
+pub fn resolve_pretrained_teacher(part: &mut PartConfig) -> Result<Option<PathBuf>> {
+    if !matches!(part.name.as_str(), "hubert" | "wavlm") {
+        return Ok(None);
+    }
+    let cfg = TeacherConfig::from_params(&part.name, &part.params)?;
+    if cfg.pretrained.is_empty() {
+        return Ok(None);
+    }
+    let files = crate::hub::resolve(&cfg.pretrained, &[&["config.json"], &["model.safetensors", "pytorch_model.bin"]])?;
+    let text = std::fs::read_to_string(&files[0]).map_err(|e| XcodecError::file(&files[0], e.to_string()))?;
+    let shape = TeacherConfig::from_hf_json(&text, teacher_kind(&part.name))
+        .map_err(|e| XcodecError::file(&files[0], e.to_string()))?;
+    part.params = xcodec_core::config::params_table(&TeacherConfig { pretrained: cfg.pretrained, ..shape });
+    Ok(Some(files[1].clone()))
 }
 
 /// Builds the quantizer named by `part` for vectors of width `dim`.
@@ -122,11 +152,13 @@ impl SemanticTeacher for AnySemanticTeacher {
     fn hidden_size(&self) -> usize {
         match self {
             Self::None(m) => m.hidden_size(),
+            Self::Ssl(m) => m.hidden_size(),
         }
     }
     fn features(&self, audio: Tensor<2>) -> Option<Tensor<3>> {
         match self {
             Self::None(m) => m.features(audio),
+            Self::Ssl(m) => m.features(audio),
         }
     }
 }
