@@ -177,7 +177,7 @@ where
     /// `audio [batch, 1, samples]` -> codes `[batch, n_q, frames]` at an offered bandwidth.
     pub fn encode(&self, audio: Tensor<3>, bandwidth_kbps: f64) -> Result<Tensor<3, Int>> {
         let n_q = self.checked_codebooks(bandwidth_kbps)?;
-        check_audio(&audio)?;
+        check_audio(&audio, self.hop_length())?;
         let teacher = self.teacher_features(&audio);
         let joint = self.joint_embedding(audio, teacher);
         Ok(self.quantizer.encode(joint, n_q).swap_dims(0, 1))
@@ -252,14 +252,19 @@ where
     }
 }
 
-/// Rejects empty, multi-channel or non-finite audio with a one-line reason.
-fn check_audio(audio: &Tensor<3>) -> Result<()> {
+/// Rejects multi-channel, too short (less than one frame) or non-finite audio with a one-line reason.
+fn check_audio(audio: &Tensor<3>, hop: usize) -> Result<()> {
     let [_, channels, samples] = audio.dims();
     if channels != 1 {
         return Err(XcodecError::Input(format!("audio has {channels} channels; mix it down to mono first")));
     }
     if samples == 0 {
         return Err(XcodecError::Input("audio is empty (0 samples)".into()));
+    }
+    if samples < hop {
+        return Err(XcodecError::Input(format!(
+            "audio is {samples} samples, shorter than one frame ({hop}); pad it or give a longer clip"
+        )));
     }
     if !audio.clone().is_finite().all().into_scalar::<bool>() {
         return Err(XcodecError::Input("audio contains NaN or infinite samples".into()));

@@ -46,7 +46,9 @@ fn bad_input_is_an_error_not_a_panic() {
     assert!(codec.encode(stereo, 4.0).unwrap_err().to_string().contains("mono"));
     let empty = Tensor::<3>::zeros([1, 1, 0], &device);
     assert!(codec.encode(empty, 4.0).unwrap_err().to_string().contains("empty"));
-    let nan = Tensor::<3>::from_data(TensorData::new(vec![0.0f32, f32::NAN, 0.0, 0.0], [1, 1, 4]), &device);
+    let mut samples = vec![0.0f32; 640];
+    samples[100] = f32::NAN;
+    let nan = Tensor::<3>::from_data(TensorData::new(samples, [1, 1, 640]), &device);
     assert!(codec.encode(nan, 4.0).unwrap_err().to_string().contains("NaN"));
 }
 
@@ -64,4 +66,52 @@ fn training_forward_gives_audio_codes_and_losses() {
     let loss = (out.audio.powi_scalar(2).mean() + out.commitment_loss).backward();
     let g = codec.fc_prior.weight.grad(&loss).expect("fc_prior gets a gradient through the straight-through RVQ");
     assert!(g.abs().sum().into_scalar::<f32>() > 0.0);
+}
+
+/// A codec with a small random HuBERT teacher (no pretrained weights).
+fn tiny_with_teacher(semantic: &str) -> CodecConfig {
+    tiny(semantic)
+        .with_overrides(&[
+            "semantic.params.pretrained=\"\"".into(),
+            "semantic.params.hidden_size=16".into(),
+            "semantic.params.num_hidden_layers=2".into(),
+            "semantic.params.num_attention_heads=2".into(),
+            "semantic.params.intermediate_size=32".into(),
+            "semantic.params.conv_dim=[8,8,8,8,8,8,8]".into(),
+            "semantic.params.num_conv_pos_embeddings=16".into(),
+            "semantic.params.num_conv_pos_embedding_groups=4".into(),
+        ])
+        .unwrap()
+}
+
+#[test]
+fn the_teacher_stays_frozen_and_the_semantic_branch_trains() {
+    for semantic in ["hubert", "wavlm"] {
+        let device = Device::flex().autodiff();
+        device.seed(4);
+        let codec = xcodec_builtin::build(&tiny_with_teacher(semantic), &device).unwrap();
+        let audio = Tensor::<3>::random([2, 1, 3200], Distribution::Normal(0.0, 0.1), &device);
+        let out = codec.forward_train(audio, 8);
+        let semantic_loss = out.semantic_loss.expect("a teacher gives a semantic loss");
+        let grads = (semantic_loss + out.audio.powi_scalar(2).mean()).backward();
+        assert!(codec.fc_post1.as_ref().unwrap().weight.grad(&grads).is_some(), "{semantic}: fc_post1 trains");
+        let xcodec_builtin::AnySemanticTeacher::Ssl(teacher) = &codec.semantic_teacher else { panic!() };
+        let frozen = &teacher.feature_projection.projection.weight;
+        assert!(frozen.grad(&grads).is_none(), "{semantic}: the teacher gets no gradient");
+    }
+}
+
+#[test]
+fn every_length_from_one_frame_up_encodes_and_shorter_is_an_error() {
+    let device = Device::flex();
+    let codec = xcodec_builtin::build(&tiny_with_teacher("hubert"), &device).unwrap();
+    for samples in [320, 321, 479, 480, 481, 639, 640, 1000, 3333] {
+        let audio = Tensor::<3>::random([1, 1, samples], Distribution::Normal(0.0, 0.1), &device);
+        let codes = codec.encode(audio, 0.5).unwrap_or_else(|e| panic!("{samples} samples: {e}"));
+        // The teacher sees the input padded by 160 on both sides (frames = (T + 320 - 400) / 320 + 1); the
+        // reference pads the acoustic input by 160 too whenever its frame count would differ.
+        assert_eq!(codes.dims()[2], (samples - 80) / 320 + 1, "{samples} samples");
+    }
+    let short = Tensor::<3>::zeros([1, 1, 319], &device);
+    assert!(codec.encode(short, 0.5).unwrap_err().to_string().contains("shorter than one frame"));
 }

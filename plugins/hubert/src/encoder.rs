@@ -35,7 +35,7 @@ impl PositionalConvEmbedding {
         let (h, k, groups) = (cfg.hidden_size, cfg.num_conv_pos_embeddings, cfg.num_conv_pos_embedding_groups);
         let conv = Conv1dConfig::new(h, h, k).with_groups(groups).init(device);
         let v = conv.weight.val().detach();
-        let g = norm_over_dims_0_1(v.clone());
+        let g = norm_over_dims_0_1(v.clone()).detach();
         let bias = conv.bias.expect("conv has a bias").val().detach();
         Self {
             conv: PositionalConv {
