@@ -1,16 +1,15 @@
 //! `xcodec info`.
 
-use burn::tensor::Device;
-use std::path::Path;
+use xcodec_builtin::LoadedModel;
 use xcodec_core::bandwidth;
 use xcodec_core::{AcousticEncoder, Quantizer};
 
-/// Loads `model` and prints its shape, bandwidths and parameter counts per part.
-pub fn print(model: &Path, device: &Device) -> anyhow::Result<()> {
-    let (cfg, codec) = xcodec_builtin::load_model_dir(model, device)?;
+/// Prints a loaded model's shape, bandwidths and parameter counts per part.
+pub fn print(model: &LoadedModel) {
+    let (cfg, codec) = (&model.config, &model.codec);
     let q = &codec.quantizer;
     let frame_rate = codec.frame_rate_hz();
-    println!("model:        {}", model.display());
+    println!("model:        {}{}", model.source, if cfg.decoder_only { " (decoder only)" } else { "" });
     println!("parts:        acoustic {}, semantic {}, quantizer {}", cfg.acoustic.name, cfg.semantic.name, cfg.quantizer.name);
     println!("sample rate:  {} Hz", codec.sample_rate_hz);
     println!("hop:          {} samples", codec.acoustic_encoder.hop_length());
@@ -31,11 +30,15 @@ pub fn print(model: &Path, device: &Device) -> anyhow::Result<()> {
     println!("bandwidths:   {}", bws.join(", "));
     println!("parameters:");
     let counts = codec.parameter_counts();
+    // A decoder-only model holds weights for the decoder side only; the rest is not worth counting.
+    let counts: Vec<_> = counts
+        .into_iter()
+        .filter(|(name, _)| !cfg.decoder_only || matches!(*name, "quantizer" | "fc_post2" | "acoustic_decoder"))
+        .collect();
     for (name, n) in &counts {
         if *n > 0 {
             println!("  {name:<18} {n:>12}");
         }
     }
     println!("  {:<18} {:>12}", "total", counts.iter().map(|(_, n)| n).sum::<usize>());
-    Ok(())
 }

@@ -8,6 +8,7 @@ mod list;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use xcodec_builtin::Parts;
 use xcodec_core::{CodecConfig, XcodecError};
 
 /// Semantically augmented neural audio codecs (X-Codec) in Rust.
@@ -26,12 +27,36 @@ enum Command {
     Build(BuildArgs),
     /// Show a model's sample rate, frame rate, codebooks, bandwidths and parameter counts.
     Info {
-        /// Model directory (config.toml + model.safetensors).
-        model: PathBuf,
-        /// Device to load on: cpu (default), wgpu[:N] or cuda[:N] where compiled in.
-        #[arg(long, default_value = "cpu")]
-        device: String,
+        /// Model: our directory, a Hugging Face-layout directory, an original .pth, or a hub id org/name[@rev].
+        model: String,
+        #[command(flatten)]
+        source: ModelArgs,
     },
+    /// Convert any model to our layout (config.toml + model.safetensors).
+    Convert {
+        /// Model: our directory, a Hugging Face-layout directory, an original .pth, or a hub id org/name[@rev].
+        #[arg(long)]
+        model: String,
+        #[command(flatten)]
+        source: ModelArgs,
+        /// Keep only what decoding needs (quantizer, fc_post2, acoustic decoder): a small decode-only model.
+        #[arg(long)]
+        decoder_only: bool,
+        /// Output directory.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+    },
+}
+
+/// Options that say how to read `--model`.
+#[derive(clap::Args)]
+struct ModelArgs {
+    /// The yaml of an original .pth checkpoint (default: config.yaml beside it).
+    #[arg(long = "config")]
+    yaml: Option<PathBuf>,
+    /// Device: cpu (default), wgpu[:N] or cuda[:N] where compiled in.
+    #[arg(long, default_value = "cpu")]
+    device: String,
 }
 
 #[derive(clap::Args)]
@@ -85,8 +110,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::List => list::print(),
         Command::Build(args) => build(&args),
-        Command::Info { model, device } => info::print(&model, &device::parse(&device)?),
+        Command::Info { model, source } => {
+            let loaded = load(&model, &source, Parts::All)?;
+            info::print(&loaded);
+            Ok(())
+        }
+        Command::Convert { model, source, decoder_only, output } => {
+            let parts = if decoder_only { Parts::DecoderOnly } else { Parts::All };
+            let mut loaded = load(&model, &source, parts)?;
+            loaded.config.decoder_only = decoder_only;
+            xcodec_builtin::save_model_dir(&output, &loaded.config, &loaded.codec)?;
+            println!("converted {} -> {}{}", loaded.source, output.display(), if decoder_only { " (decoder only)" } else { "" });
+            Ok(())
+        }
     }
+}
+
+fn load(model: &str, source: &ModelArgs, parts: Parts) -> anyhow::Result<xcodec_builtin::LoadedModel> {
+    let device = device::parse(&source.device)?;
+    Ok(xcodec_builtin::load_model(model, source.yaml.as_deref(), parts, &device)?)
 }
 
 fn main() -> ExitCode {

@@ -1,5 +1,7 @@
-//! Helpers shared by the integration tests: fixture paths and safetensors reading.
+//! Helpers shared by the integration tests: fixture paths, safetensors reading, the X-Codec parity check.
 #![allow(dead_code)]
+
+pub mod parity;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use safetensors::{Dtype, SafeTensors};

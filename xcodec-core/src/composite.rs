@@ -36,6 +36,8 @@ pub struct XCodec<A, D, S, Q> {
     pub sample_rate_hz: u32,
     /// Offered bandwidths in kbps, ascending.
     pub target_bandwidths_kbps: Vec<f64>,
+    /// Loaded for decoding only: the encoder side holds no trained weights, so `encode` refuses.
+    pub decoder_only: bool,
 }
 
 /// What [`XCodec::forward_train`] returns.
@@ -106,6 +108,7 @@ where
             quantizer,
             sample_rate_hz,
             target_bandwidths_kbps,
+            decoder_only: false,
         };
         // Every offered bandwidth must be reachable with the codebooks there are.
         let most = codec.codebooks_for_bandwidth(*codec.target_bandwidths_kbps.last().unwrap_or(&0.0));
@@ -176,6 +179,11 @@ where
 
     /// `audio [batch, 1, samples]` -> codes `[batch, n_q, frames]` at an offered bandwidth.
     pub fn encode(&self, audio: Tensor<3>, bandwidth_kbps: f64) -> Result<Tensor<3, Int>> {
+        if self.decoder_only {
+            return Err(XcodecError::Input(
+                "this model was loaded for decoding only (no encoder or teacher weights); load the full model to encode".into(),
+            ));
+        }
         let n_q = self.checked_codebooks(bandwidth_kbps)?;
         check_audio(&audio, self.hop_length())?;
         let teacher = self.teacher_features(&audio);

@@ -23,6 +23,10 @@ pub struct CodecConfig {
     /// The semantic encoder/decoder blocks between teacher and quantizer (unused with `none`).
     #[serde(default)]
     pub semantic_adapter: SemanticAdapterConfig,
+    /// The weights hold only what decoding needs (quantizer, `fc_post2`, acoustic decoder): written by
+    /// `xcodec convert --decoder-only`; such a model decodes but cannot encode.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub decoder_only: bool,
 }
 
 /// A registered part and its parameters (the part's own schema; see `xcodec list`).
@@ -100,6 +104,7 @@ impl CodecConfig {
             semantic: part(Role::Semantic, semantic)?,
             quantizer: part(Role::Quantizer, quantizer)?,
             semantic_adapter: SemanticAdapterConfig::default(),
+            decoder_only: false,
         })
     }
 
@@ -213,6 +218,7 @@ mod tests {
                 semantic: part(s),
                 quantizer: part(q),
                 semantic_adapter: SemanticAdapterConfig::default(),
+                decoder_only: false,
             }
         }
     }

@@ -21,5 +21,5 @@ pub use composite::{TrainOutput, XCodec};
 pub use config::{CodecConfig, PartConfig, SemanticAdapterConfig};
 pub use error::{Result, XcodecError};
 pub use registry::{PartEntry, Role};
-pub use teacher_none::NoTeacher;
+pub use teacher_none::{AbsentTeacher, NoTeacher};
 pub use traits::{AcousticDecoder, AcousticEncoder, Quantizer, QuantizerTrainOutput, SemanticTeacher};

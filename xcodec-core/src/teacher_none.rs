@@ -20,6 +20,23 @@ impl SemanticTeacher for NoTeacher {
     }
 }
 
+/// A teacher of known width whose weights were not loaded (decode-only models): it keeps the composite's
+/// widths right without the memory of a real teacher. It gives no features.
+#[derive(Module, Debug, Default)]
+pub struct AbsentTeacher {
+    /// Width of the teacher it stands in for.
+    pub hidden_size: usize,
+}
+
+impl SemanticTeacher for AbsentTeacher {
+    fn hidden_size(&self) -> usize {
+        self.hidden_size
+    }
+    fn features(&self, _audio: Tensor<2>) -> Option<Tensor<3>> {
+        None
+    }
+}
+
 inventory::submit! {
     crate::registry::PartEntry {
         role: crate::registry::Role::Semantic,

@@ -104,6 +104,7 @@ pub fn codec_config_from_hf(text: &str) -> Result<CodecConfig> {
             block_dilations: hf.block_dilations,
             unit_kernel_size: hf.unit_kernel_size,
         },
+        decoder_only: false,
     };
     cfg.validate()?;
     Ok(cfg)

@@ -15,6 +15,11 @@ pub enum Layout {
     Xcodec,
     /// transformers (`XcodecModel`, `HubertModel`, `WavLMModel`): torch tensor layouts, their key names.
     HuggingFace,
+    /// The original X-Codec research code's `.pth`, for a DAC with this many strided blocks.
+    Original {
+        /// Strided DAC blocks (4 in the released models).
+        n_blocks: usize,
+    },
 }
 
 /// Hugging Face `XcodecModel` (and teacher) key -> our key. Weight norm arrives as torch parametrizations.
@@ -33,10 +38,12 @@ pub const HF_KEY_MAP: &[(&str, &str)] = &[
 pub const IGNORED_KEYS: &[&str] = &[r"(^|\.)masked_spec_embed$"];
 
 impl Layout {
-    fn key_map(self) -> &'static [(&'static str, &'static str)] {
+    /// The layout's key table (file key -> our key), applied in order.
+    pub fn key_map(self) -> Vec<(String, String)> {
         match self {
-            Layout::Xcodec => &[],
-            Layout::HuggingFace => HF_KEY_MAP,
+            Layout::Xcodec => vec![],
+            Layout::HuggingFace => HF_KEY_MAP.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+            Layout::Original { n_blocks } => crate::original::original_key_map(n_blocks),
         }
     }
 }
@@ -57,12 +64,24 @@ fn first_few(keys: &[String]) -> String {
 /// whole file). Every module tensor must be found and, with an empty prefix, every file tensor used;
 /// otherwise the error lists the first few names.
 pub fn load_weights<M: Module>(module: &mut M, path: &Path, layout: Layout, prefix: &str) -> Result<()> {
+    load(module, path, layout, prefix, None)
+}
+
+/// Loads a whole file into `module`, except that model tensors missing from the file and file tensors the
+/// model lacks are fine when their (mapped) name matches `optional` (e.g. the encoder side when loading
+/// for decoding only).
+pub fn load_weights_except<M: Module>(module: &mut M, path: &Path, layout: Layout, optional: &str) -> Result<()> {
+    let optional = regex::Regex::new(optional).expect("optional-keys regex is valid");
+    load(module, path, layout, "", Some(&optional))
+}
+
+fn load<M: Module>(module: &mut M, path: &Path, layout: Layout, prefix: &str, optional: Option<&regex::Regex>) -> Result<()> {
     if !path.is_file() {
         return Err(XcodecError::file(path, "no such weights file"));
     }
     let mut remap = KeyRemapper::new();
     for (from, to) in layout.key_map() {
-        remap = remap.add_pattern(*from, *to).expect("key map regexes are valid");
+        remap = remap.add_pattern(from, to).expect("key map regexes are valid");
     }
     if !prefix.is_empty() {
         remap = remap.add_pattern(format!("^{}", regex::escape(prefix)), "").expect("escaped prefix is a valid regex");
@@ -85,16 +104,17 @@ pub fn load_weights<M: Module>(module: &mut M, path: &Path, layout: Layout, pref
         module.load_from(&mut store).map_err(|e| e.to_string())
     };
     let result = result.map_err(|e| XcodecError::file(path, format!("cannot read weights: {e}")))?;
-    check_result(path, &result, prefix.is_empty())
+    check_result(path, &result, prefix.is_empty(), optional)
 }
 
-fn check_result(path: &Path, result: &ApplyResult, whole_file: bool) -> Result<()> {
+fn check_result(path: &Path, result: &ApplyResult, whole_file: bool, optional: Option<&regex::Regex>) -> Result<()> {
+    let required = |k: &String| !optional.is_some_and(|r| r.is_match(k));
     if !result.errors.is_empty() {
         let errs: Vec<String> = result.errors.iter().map(describe).collect();
         return Err(XcodecError::file(path, format!("weights do not fit the model: {}", first_few(&errs))));
     }
-    if !result.missing.is_empty() {
-        let missing: Vec<String> = result.missing.iter().map(|(p, _)| p.clone()).collect();
+    let missing: Vec<String> = result.missing.iter().map(|(p, _)| p.clone()).filter(required).collect();
+    if !missing.is_empty() {
         return Err(XcodecError::file(
             path,
             format!(
@@ -106,7 +126,7 @@ fn check_result(path: &Path, result: &ApplyResult, whole_file: bool) -> Result<(
     }
     let ignored: Vec<regex::Regex> = IGNORED_KEYS.iter().map(|r| regex::Regex::new(r).expect("valid")).collect();
     let unused: Vec<String> =
-        result.unused.iter().filter(|k| !ignored.iter().any(|r| r.is_match(k))).cloned().collect();
+        result.unused.iter().filter(|k| !ignored.iter().any(|r| r.is_match(k)) && required(k)).cloned().collect();
     // Loading one part from a whole-codec file leaves the other parts' tensors unused; that is fine.
     if whole_file && !unused.is_empty() {
         return Err(XcodecError::file(

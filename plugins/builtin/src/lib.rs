@@ -6,11 +6,14 @@ mod hf_config;
 pub mod hub;
 mod layout;
 mod model_dir;
+pub mod original;
 mod parts;
+mod resolve;
 
 pub use hf_config::codec_config_from_hf;
-pub use layout::{HF_KEY_MAP, Layout, load_weights};
+pub use layout::{HF_KEY_MAP, Layout, load_weights, load_weights_except};
 pub use model_dir::{load_model_dir, save_model_dir, write_atomic};
+pub use resolve::{ENCODER_SIDE, LoadedModel, Parts, load_model};
 pub use parts::{AnyAcousticDecoder, AnyAcousticEncoder, AnyQuantizer, AnySemanticTeacher};
 
 use burn::tensor::Device;
@@ -21,12 +24,21 @@ pub type Codec = XCodec<AnyAcousticEncoder, AnyAcousticDecoder, AnySemanticTeach
 
 /// Builds a freshly initialised codec for a validated config (seed the device first for reproducibility).
 pub fn build(cfg: &CodecConfig, device: &Device) -> Result<Codec> {
+    build_with(cfg, Parts::All, device)
+}
+
+/// Like [`build`]; with [`Parts::DecoderOnly`] the teacher is a weightless stand-in of the same width and
+/// the codec refuses to encode.
+pub fn build_with(cfg: &CodecConfig, parts: Parts, device: &Device) -> Result<Codec> {
     cfg.validate()?;
     let (encoder, decoder) = parts::acoustic(&cfg.acoustic, device)?;
-    let teacher = parts::semantic(&cfg.semantic, device)?;
+    let teacher = match parts {
+        Parts::All => parts::semantic(&cfg.semantic, device)?,
+        Parts::DecoderOnly => parts::absent_teacher(&cfg.semantic)?,
+    };
     let dim = xcodec_core::AcousticEncoder::latent_dim(&encoder) + xcodec_core::SemanticTeacher::hidden_size(&teacher);
     let quantizer = parts::quantizer(&cfg.quantizer, dim, device)?;
-    XCodec::new(
+    let mut codec = XCodec::new(
         encoder,
         decoder,
         teacher,
@@ -35,7 +47,9 @@ pub fn build(cfg: &CodecConfig, device: &Device) -> Result<Codec> {
         cfg.sample_rate_hz,
         cfg.target_bandwidths_kbps.clone(),
         device,
-    )
+    )?;
+    codec.decoder_only = parts == Parts::DecoderOnly;
+    Ok(codec)
 }
 
 /// Builds a codec for `cfg` the way `xcodec build` does: a teacher with a `pretrained` source takes its

@@ -1,6 +1,8 @@
 //! Our model directory: `config.toml` + `model.safetensors`, both written atomically.
 
-use crate::{Codec, Layout, build, load_weights};
+use crate::Codec;
+#[cfg(test)]
+use crate::build;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
 use std::path::Path;
@@ -11,7 +13,11 @@ pub const CONFIG_FILE: &str = "config.toml";
 /// Weights file name in a model directory.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 
-/// Writes `dir/config.toml` and `dir/model.safetensors` (each via a temp file + rename).
+/// What a decoder-only model keeps.
+const DECODER_SIDE: &str = r"^(quantizer|fc_post2|acoustic_decoder)\.";
+
+/// Writes `dir/config.toml` and `dir/model.safetensors` (each via a temp file + rename). With
+/// `cfg.decoder_only`, only the tensors decoding needs are written.
 pub fn save_model_dir(dir: &Path, cfg: &CodecConfig, codec: &Codec) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| XcodecError::file(dir, format!("cannot create directory: {e}")))?;
     let weights = dir.join(WEIGHTS_FILE);
@@ -22,23 +28,23 @@ pub fn save_model_dir(dir: &Path, cfg: &CodecConfig, codec: &Codec) -> Result<()
         // written in a random order and the same weights would not give the same bytes.
         .clear_metadata()
         .metadata("format", concat!("xcodec ", env!("CARGO_PKG_VERSION")));
+    if cfg.decoder_only {
+        store = store.with_regex(DECODER_SIDE);
+    }
     codec.save_into(&mut store).map_err(|e| XcodecError::file(&weights, format!("cannot write weights: {e}")))?;
     write_atomic(&dir.join(CONFIG_FILE), cfg.to_toml().as_bytes())
 }
 
-/// Reads a model directory written by [`save_model_dir`].
+/// Reads a model directory written by [`save_model_dir`] (a decoder-only one loads for decoding only).
 pub fn load_model_dir(dir: &Path, device: &Device) -> Result<(CodecConfig, Codec)> {
-    let config = dir.join(CONFIG_FILE);
-    if !config.is_file() {
+    if !dir.join(CONFIG_FILE).is_file() {
         return Err(XcodecError::file(
             dir,
             format!("no {CONFIG_FILE} here; pass a model directory made by `xcodec build` or `xcodec convert`"),
         ));
     }
-    let cfg = CodecConfig::load(&config)?;
-    let mut codec = build(&cfg, device)?;
-    load_weights(&mut codec, &dir.join(WEIGHTS_FILE), Layout::Xcodec, "")?;
-    Ok((cfg, codec))
+    let loaded = crate::load_model(&dir.to_string_lossy(), None, crate::Parts::All, device)?;
+    Ok((loaded.config, loaded.codec))
 }
 
 /// Writes `bytes` to `path` through a sibling temp file and a rename, so readers never see half a file.

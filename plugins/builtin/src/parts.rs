@@ -3,7 +3,7 @@
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor};
 use xcodec_core::{
-    AcousticDecoder, AcousticEncoder, NoTeacher, PartConfig, Quantizer, QuantizerTrainOutput, Result,
+    AbsentTeacher, AcousticDecoder, AcousticEncoder, NoTeacher, PartConfig, Quantizer, QuantizerTrainOutput, Result,
     Role, SemanticTeacher, XcodecError, registry,
 };
 use std::path::PathBuf;
@@ -32,6 +32,8 @@ pub enum AnySemanticTeacher {
     None(NoTeacher),
     /// `hubert` or `wavlm`.
     Ssl(SslTeacher),
+    /// A teacher not loaded (decode-only models).
+    Absent(AbsentTeacher),
 }
 
 /// Any built-in quantizer.
@@ -69,6 +71,17 @@ pub fn semantic(part: &PartConfig, device: &Device) -> Result<AnySemanticTeacher
         }
         other => Err(not_built_in(Role::Semantic, other)),
     }
+}
+
+/// A weightless stand-in of the teacher's width, for decode-only loading.
+pub fn absent_teacher(part: &PartConfig) -> Result<AnySemanticTeacher> {
+    (registry::find(Role::Semantic, &part.name)?.check_params)(&part.params)?;
+    let hidden_size = match part.name.as_str() {
+        "none" => 0,
+        name @ ("hubert" | "wavlm") => TeacherConfig::from_params(name, &part.params)?.hidden_size,
+        other => return Err(not_built_in(Role::Semantic, other)),
+    };
+    Ok(AnySemanticTeacher::Absent(AbsentTeacher { hidden_size }))
 }
 
 fn teacher_kind(name: &str) -> TeacherKind {
@@ -153,12 +166,14 @@ impl SemanticTeacher for AnySemanticTeacher {
         match self {
             Self::None(m) => m.hidden_size(),
             Self::Ssl(m) => m.hidden_size(),
+            Self::Absent(m) => m.hidden_size(),
         }
     }
     fn features(&self, audio: Tensor<2>) -> Option<Tensor<3>> {
         match self {
             Self::None(m) => m.features(audio),
             Self::Ssl(m) => m.features(audio),
+            Self::Absent(m) => m.features(audio),
         }
     }
 }

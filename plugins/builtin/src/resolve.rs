@@ -1,0 +1,142 @@
+//! One model-resolution path for every command: `--model` may be our directory, a Hugging Face-layout
+//! directory, an original X-Codec `.pth` (with its yaml), or a hub id `org/name[@revision]`.
+
+use crate::layout::{Layout, load_weights_except};
+use crate::{Codec, build_with, codec_config_from_hf, hub, original};
+use burn::store::{ModuleStore, PytorchStore};
+use burn::tensor::Device;
+use std::path::Path;
+use xcodec_core::{CodecConfig, Result, XcodecError};
+
+/// Which parts to load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parts {
+    /// Everything (encode and decode).
+    All,
+    /// What decoding needs: quantizer, `fc_post2`, acoustic decoder. The teacher is not built, the encoder
+    /// side is not read, and `encode` refuses.
+    DecoderOnly,
+}
+
+/// Keys decoding does not need (whole-model names).
+pub const ENCODER_SIDE: &str = r"^(semantic_teacher|acoustic_encoder|encoder_semantic|decoder_semantic|fc_prior|fc_post1)\.";
+
+/// A loaded model and where it came from.
+pub struct LoadedModel {
+    /// Its config (our format).
+    pub config: CodecConfig,
+    /// The codec.
+    pub codec: Codec,
+    /// What was loaded, for messages ("xcodec directory m", "original checkpoint x.pth", ...).
+    pub source: String,
+}
+
+/// Resolves and loads `spec`. `yaml` is the original checkpoint's config (default: `config.yaml` beside it).
+pub fn load_model(spec: &str, yaml: Option<&Path>, parts: Parts, device: &Device) -> Result<LoadedModel> {
+    let path = Path::new(spec);
+    if path.is_dir() {
+        if path.join(crate::model_dir::CONFIG_FILE).is_file() {
+            return load_xcodec_dir(path, parts, device);
+        }
+        if path.join("config.json").is_file() {
+            return load_hf(&path.join("config.json"), &path.join("model.safetensors"), spec, parts, device);
+        }
+        return Err(XcodecError::file(
+            path,
+            "is not a model directory: expected config.toml + model.safetensors (xcodec) or config.json + model.safetensors (Hugging Face)",
+        ));
+    }
+    if path.is_file() {
+        return match path.extension().and_then(|e| e.to_str()) {
+            Some("pth" | "pt" | "ckpt") => load_original(path, yaml, parts, device),
+            _ => Err(XcodecError::file(
+                path,
+                "is not a model: give a model directory, an original X-Codec .pth, or a hub id org/name",
+            )),
+        };
+    }
+    if spec.contains('/') && !spec.starts_with('.') && !spec.starts_with('/') {
+        let files = hub::resolve(spec, &[&["config.json"], &["model.safetensors"]])?;
+        return load_hf(&files[0], &files[1], spec, parts, device);
+    }
+    Err(XcodecError::file(path, "no such file or directory (nor a hub id like org/name)"))
+}
+
+fn finish(config: CodecConfig, codec: Codec, source: String) -> LoadedModel {
+    LoadedModel { config, codec, source }
+}
+
+fn load_xcodec_dir(dir: &Path, parts: Parts, device: &Device) -> Result<LoadedModel> {
+    let config = CodecConfig::load(dir.join(crate::model_dir::CONFIG_FILE))?;
+    let parts = if config.decoder_only { Parts::DecoderOnly } else { parts };
+    let codec = load_into(&config, &dir.join(crate::model_dir::WEIGHTS_FILE), Layout::Xcodec, parts, device)?;
+    Ok(finish(config, codec, format!("xcodec model {}", dir.display())))
+}
+
+fn load_hf(config_json: &Path, weights: &Path, spec: &str, parts: Parts, device: &Device) -> Result<LoadedModel> {
+    let text = std::fs::read_to_string(config_json).map_err(|e| XcodecError::file(config_json, e.to_string()))?;
+    let config = codec_config_from_hf(&text).map_err(|e| XcodecError::file(config_json, e.to_string()))?;
+    let codec = load_into(&config, weights, Layout::HuggingFace, parts, device)?;
+    check_codebooks_trained(&codec, weights)?;
+    Ok(finish(config, codec, format!("Hugging Face model {spec}")))
+}
+
+fn load_original(pth: &Path, yaml: Option<&Path>, parts: Parts, device: &Device) -> Result<LoadedModel> {
+    let yaml = original::yaml_path(pth, yaml)?;
+    let (encoder_width, decoder_width, n_blocks) = original_widths(pth)?;
+    let config = original::codec_config_from_original(&yaml, encoder_width, decoder_width)?;
+    let codec = load_into(&config, pth, Layout::Original { n_blocks }, parts, device)?;
+    check_codebooks_trained(&codec, pth)?;
+    Ok(finish(config, codec, format!("original X-Codec checkpoint {}", pth.display())))
+}
+
+/// DAC widths and block count, read off an original checkpoint's tensors (the original code hard-codes
+/// the widths, so its yaml does not carry them).
+fn original_widths(pth: &Path) -> Result<(usize, usize, usize)> {
+    let mut store = PytorchStore::from_file(pth);
+    let keys = store.keys().map_err(|e| XcodecError::file(pth, format!("not a readable PyTorch checkpoint: {e}")))?;
+    let out_channels = |store: &mut PytorchStore, stem: &str| -> Option<usize> {
+        [format!("{stem}.weight_v"), format!("{stem}.parametrizations.weight.original1"), format!("{stem}.weight")]
+            .iter()
+            .find_map(|k| store.get_tensor(k).ok().flatten().map(|t| t.shape[0]))
+    };
+    let enc = out_channels(&mut store, "encoder.block.0");
+    let dec = out_channels(&mut store, "decoder_2.model.0");
+    let blocks = keys
+        .iter()
+        .filter_map(|k| k.strip_prefix("encoder.block.")?.split('.').next()?.parse::<usize>().ok())
+        .max();
+    match (enc, dec, blocks) {
+        (Some(e), Some(d), Some(last)) if last >= 2 => Ok((e, d, last - 2)),
+        _ => Err(XcodecError::file(
+            pth,
+            "has no encoder.block.0 / decoder_2.model.0 convs: not an original X-Codec checkpoint (a Hugging Face model is a directory with config.json)",
+        )),
+    }
+}
+
+/// Imported checkpoints must hold trained codebooks: `inited = 0` means one was never initialised.
+fn check_codebooks_trained(codec: &Codec, path: &Path) -> Result<()> {
+    let crate::AnyQuantizer::Rvq(rvq) = &codec.quantizer;
+    for (i, layer) in rvq.layers.iter().enumerate() {
+        if layer.inited.val().into_scalar::<f32>() == 0.0 {
+            return Err(XcodecError::file(
+                path,
+                format!("codebook {i} was never initialised (inited = 0): the checkpoint is untrained or damaged"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Builds the codec for `config` (without a teacher when decoding only) and loads `weights` into it.
+fn load_into(config: &CodecConfig, weights: &Path, layout: Layout, parts: Parts, device: &Device) -> Result<Codec> {
+    let mut codec = build_with(config, parts, device)?;
+    // Nothing is optional in a full load; a decode-only load may lack (or skip) the encoder side.
+    let optional = match parts {
+        Parts::All => "$^",
+        Parts::DecoderOnly => ENCODER_SIDE,
+    };
+    load_weights_except(&mut codec, weights, layout, optional)?;
+    Ok(codec)
+}
