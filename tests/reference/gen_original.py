@@ -41,8 +41,12 @@ assert safetensors.__version__ == "0.8.0", safetensors.__version__
 assert np.__version__ == "2.4.6", np.__version__
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SRC = os.path.join(ROOT, "tests", "fixtures", "tiny_xcodec_hubert")
-OUT = os.path.join(ROOT, "tests", "fixtures", "original_hubert")
+# The committed fixture by default; bench/full_size_original.sh points these at a full-size model instead.
+SRC = os.environ.get("XCODEC_ORIG_SRC", os.path.join(ROOT, "tests", "fixtures", "tiny_xcodec_hubert"))
+OUT = os.environ.get("XCODEC_ORIG_OUT", os.path.join(ROOT, "tests", "fixtures", "original_hubert"))
+PTH_NAME = os.environ.get("XCODEC_ORIG_NAME", "xcodec_tiny.pth")
+# `semantic_techer` in the yaml: a released teacher name (hubert_base, ...) or our teacher_config.json extension.
+TEACHER_NAME = os.environ.get("XCODEC_ORIG_TEACHER", "teacher_config.json")
 
 torch.manual_seed(0)
 np.random.seed(0)
@@ -199,7 +203,7 @@ for k in hf:
     assert n == 1, (k, n)
 
 mapping = collections.OrderedDict((k, to_original(k)) for k in hf)
-assert len(mapping) == len(hf) == 370, len(hf)
+assert len(mapping) == len(hf), len(hf)
 assert len(set(mapping.values())) == len(mapping), "duplicate original-layout names"
 # No original-layout key may still carry an HF-only module name.
 for v in mapping.values():
@@ -227,7 +231,7 @@ for k, v in hf.items():
     state[mapping[k]] = v.contiguous().clone()
 
 os.makedirs(OUT, exist_ok=True)
-pth = os.path.join(OUT, "xcodec_tiny.pth")
+pth = os.path.join(OUT, PTH_NAME)
 torch.save(state, pth)
 
 # Round trip: re-load the written file, map every key back with the inverse table, compare bitwise.
@@ -264,16 +268,17 @@ yaml = (
     f"    ratios: {flow(ratios)}\n"
     f"    sample_rate: {config['sample_rate']}\n"
     f"    bins: {BINS}\n"
-    "    semantic_techer: teacher_config.json\n"
+    f"    semantic_techer: {TEACHER_NAME}\n"
 )
 with open(os.path.join(OUT, "config.yaml"), "w") as f:
     f.write(yaml)
-with open(os.path.join(OUT, "teacher_config.json"), "w") as f:
-    json.dump(teacher, f, indent=2, sort_keys=True)
-    f.write("\n")
+if TEACHER_NAME.endswith(".json"):
+    with open(os.path.join(OUT, TEACHER_NAME), "w") as f:
+        json.dump(teacher, f, indent=2, sort_keys=True)
+        f.write("\n")
 
 print("config.yaml:\n" + yaml)
-for name in ["xcodec_tiny.pth", "config.yaml", "teacher_config.json"]:
+for name in [PTH_NAME, "config.yaml"] + ([TEACHER_NAME] if TEACHER_NAME.endswith(".json") else []):
     print(f"{name}: {os.path.getsize(os.path.join(OUT, name))} bytes")
 print(f"tensors: {len(back)} (+ 1 non-tensor entry)")
 print("first 20 mapped keys:")
