@@ -3,6 +3,7 @@
 
 mod device;
 mod info;
+mod jobs;
 mod list;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,10 @@ enum Command {
         #[command(flatten)]
         source: ModelArgs,
     },
+    /// Encode audio files (WAV, FLAC, MP3, Ogg, ...; directories, @lists) into codes files.
+    Encode(jobs::EncodeArgs),
+    /// Decode codes files (.npy, .safetensors; directories, @lists) into WAV files.
+    Decode(jobs::DecodeArgs),
     /// Convert any model to our layout (config.toml + model.safetensors).
     Convert {
         /// Model: our directory, a Hugging Face-layout directory, an original .pth, or a hub id org/name[@rev].
@@ -50,13 +55,13 @@ enum Command {
 
 /// Options that say how to read `--model`.
 #[derive(clap::Args)]
-struct ModelArgs {
+pub struct ModelArgs {
     /// The yaml of an original .pth checkpoint (default: config.yaml beside it).
     #[arg(long = "config")]
-    yaml: Option<PathBuf>,
+    pub yaml: Option<PathBuf>,
     /// Device: cpu (default), wgpu[:N] or cuda[:N] where compiled in.
     #[arg(long, default_value = "cpu")]
-    device: String,
+    pub device: String,
 }
 
 #[derive(clap::Args)]
@@ -114,6 +119,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let loaded = load(&model, &source, Parts::All)?;
             info::print(&loaded);
             Ok(())
+        }
+        Command::Encode(args) => {
+            let loaded = load(&args.model, &args.source, Parts::All)?;
+            jobs::encode(&loaded, &args)
+        }
+        Command::Decode(args) => {
+            let loaded = load(&args.model, &args.source, Parts::DecoderOnly)?;
+            jobs::decode(&loaded, &args)
         }
         Command::Convert { model, source, decoder_only, output } => {
             let parts = if decoder_only { Parts::DecoderOnly } else { Parts::All };

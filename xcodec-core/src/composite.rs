@@ -157,21 +157,51 @@ where
         self.semantic_teacher.features(mono).map(|f| f.detach())
     }
 
+    /// Whether the reference pads the acoustic input by hop/2 for `samples` input samples: when a teacher is
+    /// present and the acoustic frame count differs from the (padded) teacher's.
+    pub fn pads_acoustic_input(&self, samples: usize) -> bool {
+        let Some(enc) = self.encoder_semantic.as_ref().filter(|_| self.semantic_teacher.hidden_size() > 0) else {
+            return false;
+        };
+        let teacher_frames = self.semantic_teacher.output_frames(samples + 2 * (self.hop_length() / 2));
+        self.acoustic_encoder.output_frames(samples) != enc.output_frames(teacher_frames)
+    }
+
+    /// Frames `encode` gives for `samples` input samples.
+    pub fn output_frames(&self, samples: usize) -> usize {
+        let pad = self.pads_acoustic_input(samples);
+        let half = self.hop_length() / 2;
+        let acoustic = self.acoustic_encoder.output_frames(samples + if pad { 2 * half } else { 0 });
+        match self.encoder_semantic.as_ref().filter(|_| self.semantic_teacher.hidden_size() > 0) {
+            Some(enc) => acoustic.min(enc.output_frames(self.semantic_teacher.output_frames(samples + 2 * half))),
+            None => acoustic,
+        }
+    }
+
     /// The joint vector `fc_prior(concat(acoustic, semantic))`, `[batch, hidden, frames]`, given the
     /// teacher features of the same audio (see [`Self::teacher_features`]).
     pub fn joint_embedding(&self, audio: Tensor<3>, teacher: Option<Tensor<3>>) -> Tensor<3> {
+        let pad = self.pads_acoustic_input(audio.dims()[2]);
+        self.joint_embedding_aligned(audio, teacher, pad)
+    }
+
+    /// [`Self::joint_embedding`] with the acoustic padding decided by the caller (windowed encoding takes the
+    /// whole file's decision, so that every window lines up with the whole-file frames).
+    pub fn joint_embedding_aligned(&self, audio: Tensor<3>, teacher: Option<Tensor<3>>, pad_acoustic: bool) -> Tensor<3> {
         let semantic = teacher.zip(self.encoder_semantic.as_ref()).map(|(f, enc)| enc.forward(f.swap_dims(1, 2)));
-        let samples = audio.dims()[2];
-        let acoustic = match &semantic {
-            // Align frame counts as the reference does: pad the acoustic input by hop/2 when they differ.
-            Some(s) if self.acoustic_encoder.output_frames(samples) != s.dims()[2] => {
-                let pad = self.hop_length() / 2;
-                self.acoustic_encoder.forward(audio.pad([(pad, pad)], PadMode::Constant(0.0)))
-            }
-            _ => self.acoustic_encoder.forward(audio),
+        let audio = if pad_acoustic {
+            let pad = self.hop_length() / 2;
+            audio.pad([(pad, pad)], PadMode::Constant(0.0))
+        } else {
+            audio
         };
+        let acoustic = self.acoustic_encoder.forward(audio);
         let joint = match semantic {
-            Some(s) => Tensor::cat(vec![acoustic, s], 1),
+            Some(s) => {
+                // Windows of other lengths than the whole file can differ by a frame at their ends: keep the common part.
+                let frames = acoustic.dims()[2].min(s.dims()[2]);
+                Tensor::cat(vec![acoustic.narrow(2, 0, frames), s.narrow(2, 0, frames)], 1)
+            }
             None => acoustic,
         };
         self.fc_prior.forward(joint.swap_dims(1, 2)).swap_dims(1, 2)
@@ -179,6 +209,12 @@ where
 
     /// `audio [batch, 1, samples]` -> codes `[batch, n_q, frames]` at an offered bandwidth.
     pub fn encode(&self, audio: Tensor<3>, bandwidth_kbps: f64) -> Result<Tensor<3, Int>> {
+        let pad = self.pads_acoustic_input(audio.dims()[2]);
+        self.encode_aligned(audio, bandwidth_kbps, pad)
+    }
+
+    /// [`Self::encode`] with the acoustic padding decided by the caller (see [`Self::joint_embedding_aligned`]).
+    pub fn encode_aligned(&self, audio: Tensor<3>, bandwidth_kbps: f64, pad_acoustic: bool) -> Result<Tensor<3, Int>> {
         if self.decoder_only {
             return Err(XcodecError::Input(
                 "this model was loaded for decoding only (no encoder or teacher weights); load the full model to encode".into(),
@@ -187,7 +223,7 @@ where
         let n_q = self.checked_codebooks(bandwidth_kbps)?;
         check_audio(&audio, self.hop_length())?;
         let teacher = self.teacher_features(&audio);
-        let joint = self.joint_embedding(audio, teacher);
+        let joint = self.joint_embedding_aligned(audio, teacher, pad_acoustic);
         Ok(self.quantizer.encode(joint, n_q).swap_dims(0, 1))
     }
 

@@ -6,6 +6,7 @@
 //! -> [`Quantizer`] -> codes; codes -> `fc_post2` -> [`AcousticDecoder`] -> audio
 //! (and `fc_post1` -> semantic decoder when training).
 
+pub mod audio;
 pub mod bandwidth;
 pub mod composite;
 pub mod config;

@@ -85,6 +85,18 @@ impl SemanticEncoder {
         Self { conv: conv(hidden, hidden, k, 1, k / 2, 1, false, device), conv_blocks }
     }
 
+    /// Output frames for `frames` input frames.
+    pub fn output_frames(&self, frames: usize) -> usize {
+        let len = |conv: &Conv1d, n: usize| {
+            let (left, right) = match conv.padding {
+                PaddingConfig1d::Explicit(l, r) => (l, r),
+                _ => (0, 0),
+            };
+            (n + left + right).saturating_sub(conv.dilation * (conv.kernel_size - 1) + 1) / conv.stride + 1
+        };
+        self.conv_blocks.iter().fold(len(&self.conv, frames), |n, b| len(&b.conv, n))
+    }
+
     /// `[batch, hidden, frames] -> [batch, hidden * last_ratio, frames / prod(strides)]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let mut x = self.conv.forward(x);

@@ -18,6 +18,9 @@ impl SemanticTeacher for NoTeacher {
     fn features(&self, _audio: Tensor<2>) -> Option<Tensor<3>> {
         None
     }
+    fn output_frames(&self, _samples: usize) -> usize {
+        0
+    }
 }
 
 /// A teacher of known width whose weights were not loaded (decode-only models): it keeps the composite's
@@ -34,6 +37,9 @@ impl SemanticTeacher for AbsentTeacher {
     }
     fn features(&self, _audio: Tensor<2>) -> Option<Tensor<3>> {
         None
+    }
+    fn output_frames(&self, _samples: usize) -> usize {
+        0
     }
 }
 

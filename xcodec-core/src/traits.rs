@@ -36,6 +36,8 @@ pub trait SemanticTeacher: Module {
     /// `audio [batch, samples]` (already padded by the composite) -> `features [batch, frames, hidden]`,
     /// or `None` for the `none` teacher. Implementations run without gradient.
     fn features(&self, audio: Tensor<2>) -> Option<Tensor<3>>;
+    /// Feature frames for `samples` input samples (0 without a teacher).
+    fn output_frames(&self, samples: usize) -> usize;
 }
 
 /// What [`Quantizer::forward_train`] returns.

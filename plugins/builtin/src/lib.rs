@@ -2,12 +2,14 @@
 //! not object-safe, so names resolve to enum variants), [`build`] from a [`CodecConfig`], and model
 //! directories (`config.toml` + `model.safetensors`).
 
+pub mod codes_file;
 mod hf_config;
 pub mod hub;
 mod layout;
 mod model_dir;
 pub mod original;
 mod parts;
+pub mod pipeline;
 mod resolve;
 
 pub use hf_config::codec_config_from_hf;

@@ -47,8 +47,12 @@ pub fn load_model_dir(dir: &Path, device: &Device) -> Result<(CodecConfig, Codec
     Ok((loaded.config, loaded.codec))
 }
 
-/// Writes `bytes` to `path` through a sibling temp file and a rename, so readers never see half a file.
+/// Writes `bytes` to `path` through a sibling temp file and a rename, so readers never see half a file
+/// (parent directories are created).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| XcodecError::file(parent, format!("cannot create the directory: {e}")))?;
+    }
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     std::fs::write(&tmp, bytes)
         .and_then(|_| std::fs::rename(&tmp, path))

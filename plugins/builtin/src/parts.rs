@@ -176,6 +176,13 @@ impl SemanticTeacher for AnySemanticTeacher {
             Self::Absent(m) => m.features(audio),
         }
     }
+    fn output_frames(&self, samples: usize) -> usize {
+        match self {
+            Self::None(m) => m.output_frames(samples),
+            Self::Ssl(m) => m.output_frames(samples),
+            Self::Absent(m) => m.output_frames(samples),
+        }
+    }
 }
 
 impl Quantizer for AnyQuantizer {

@@ -37,10 +37,6 @@ impl SslTeacher {
         self.encoder.forward(self.feature_projection.forward(features))
     }
 
-    /// Frames for `samples` input samples.
-    pub fn output_frames(&self, samples: usize) -> usize {
-        self.feature_extractor.output_frames(samples)
-    }
 }
 
 impl SemanticTeacher for SslTeacher {
@@ -54,5 +50,9 @@ impl SemanticTeacher for SslTeacher {
         let n = hidden.len() as f64;
         let sum = hidden.into_iter().reduce(|a, b| a + b).expect("at least the embedding output");
         Some((sum / n).detach())
+    }
+
+    fn output_frames(&self, samples: usize) -> usize {
+        self.feature_extractor.output_frames(samples)
     }
 }

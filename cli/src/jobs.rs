@@ -1,0 +1,201 @@
+//! `xcodec encode` / `xcodec decode`: arguments, the progress bar, the summary and the exit status.
+//! The work itself is `xcodec_builtin::pipeline`.
+
+use crate::ModelArgs;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+use xcodec_builtin::LoadedModel;
+use xcodec_builtin::codes_file::CodesFormat;
+use xcodec_builtin::pipeline::{self, DecodeOptions, EncodeOptions, Event, Outcome, Report};
+use xcodec_core::audio::SampleFormat;
+
+/// `xcodec encode`.
+#[derive(clap::Args)]
+pub struct EncodeArgs {
+    /// Model: our directory, a Hugging Face-layout directory, an original .pth, or a hub id org/name[@rev].
+    #[arg(long)]
+    pub model: String,
+    #[command(flatten)]
+    pub source: ModelArgs,
+    /// Bandwidth in kbps (default: the model's highest).
+    #[arg(long)]
+    pub bandwidth: Option<f64>,
+    /// Codes file format.
+    #[arg(long, value_enum, default_value = "npy")]
+    pub format: Format,
+    /// Files of equal length encoded together.
+    #[arg(long, default_value_t = 1)]
+    pub batch_size: usize,
+    /// Seconds each window of a long file keeps (files up to window + 2 x context are encoded whole).
+    #[arg(long, default_value_t = 30.0)]
+    pub window_seconds: f64,
+    /// Seconds of context around each window.
+    #[arg(long, default_value_t = 2.0)]
+    pub context_seconds: f64,
+    /// Multiply the samples by this before encoding.
+    #[arg(long, default_value_t = 1.0)]
+    pub gain: f32,
+    /// Leave inputs whose output already exists (resume an interrupted run).
+    #[arg(long)]
+    pub skip_existing: bool,
+    /// Output directory (a directory input's tree is mirrored under it).
+    #[arg(short = 'o', long = "output", default_value = ".")]
+    pub output: PathBuf,
+    /// Audio files, directories (searched recursively) and @lists (one path a line).
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+}
+
+/// `xcodec decode`.
+#[derive(clap::Args)]
+pub struct DecodeArgs {
+    /// Model: our directory, a Hugging Face-layout directory, an original .pth, or a hub id org/name[@rev].
+    #[arg(long)]
+    pub model: String,
+    #[command(flatten)]
+    pub source: ModelArgs,
+    /// WAV sample format.
+    #[arg(long, value_enum, default_value = "pcm16")]
+    pub sample_format: WavFormat,
+    /// Seconds each decoding window keeps.
+    #[arg(long, default_value_t = 30.0)]
+    pub window_seconds: f64,
+    /// Seconds of context around each window.
+    #[arg(long, default_value_t = 2.0)]
+    pub context_seconds: f64,
+    /// Leave inputs whose output already exists.
+    #[arg(long)]
+    pub skip_existing: bool,
+    /// Output directory.
+    #[arg(short = 'o', long = "output", default_value = ".")]
+    pub output: PathBuf,
+    /// Codes files (.npy, .safetensors), directories and @lists.
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+}
+
+/// `--format`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    /// NumPy array (n_codebooks, frames), uint16 when the codebook allows.
+    Npy,
+    /// safetensors with the codes and metadata (model, rates, bandwidth, original length).
+    Safetensors,
+}
+
+/// `--sample-format`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum WavFormat {
+    /// 16-bit PCM (clipping reported).
+    Pcm16,
+    /// 32-bit float.
+    F32,
+}
+
+/// Runs an encode.
+pub fn encode(model: &LoadedModel, args: &EncodeArgs) -> anyhow::Result<()> {
+    let format = match args.format {
+        Format::Npy => CodesFormat::Npy,
+        Format::Safetensors => CodesFormat::Safetensors,
+    };
+    let jobs = pipeline::plan(&args.inputs, pipeline::AUDIO_EXTENSIONS, &args.output, format.extension())?;
+    let opts = EncodeOptions {
+        bandwidth_kbps: args.bandwidth,
+        format,
+        batch_size: args.batch_size,
+        window_seconds: args.window_seconds,
+        context_seconds: args.context_seconds,
+        gain: args.gain,
+        skip_existing: args.skip_existing,
+        model_id: args.model.clone(),
+    };
+    let mut progress = Progress::new(jobs.len(), "encoded");
+    let report = pipeline::encode_files(&model.codec, &jobs, &opts, &mut |e| progress.event(e))?;
+    progress.finish(&report)
+}
+
+/// Runs a decode.
+pub fn decode(model: &LoadedModel, args: &DecodeArgs) -> anyhow::Result<()> {
+    let jobs = pipeline::plan(&args.inputs, pipeline::CODES_EXTENSIONS, &args.output, "wav")?;
+    let opts = DecodeOptions {
+        sample_format: match args.sample_format {
+            WavFormat::Pcm16 => SampleFormat::Pcm16,
+            WavFormat::F32 => SampleFormat::F32,
+        },
+        window_seconds: args.window_seconds,
+        context_seconds: args.context_seconds,
+        skip_existing: args.skip_existing,
+    };
+    let mut progress = Progress::new(jobs.len(), "decoded");
+    let report = pipeline::decode_files(&model.codec, &jobs, &opts, &mut |e| progress.event(e));
+    progress.finish(&report)
+}
+
+/// A bar of files with audio seconds and the real-time factor; hidden when stderr is not a terminal.
+struct Progress {
+    bar: ProgressBar,
+    started: Instant,
+    audio_seconds: f64,
+    verb: &'static str,
+}
+
+impl Progress {
+    fn new(files: usize, verb: &'static str) -> Self {
+        let bar = if std::io::stderr().is_terminal() && files > 0 {
+            ProgressBar::with_draw_target(Some(files as u64), ProgressDrawTarget::stderr())
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} files {msg} [{elapsed_precise} < {eta}]")
+                .expect("valid template"),
+        );
+        Self { bar, started: Instant::now(), audio_seconds: 0.0, verb }
+    }
+
+    fn event(&mut self, event: Event) {
+        match event {
+            Event::Started { input, .. } => self.bar.set_message(input.display().to_string()),
+            Event::Progress { seconds } => {
+                self.audio_seconds += seconds;
+                let rtf = self.audio_seconds / self.started.elapsed().as_secs_f64().max(1e-9);
+                self.bar.set_message(format!("{:.1} s audio, {rtf:.1}x real time", self.audio_seconds));
+            }
+            Event::Finished { input, outcome } => {
+                self.bar.inc(1);
+                match outcome {
+                    // One line per failure, above the bar.
+                    Outcome::Failed(reason) => self.bar.suspend(|| eprintln!("xcodec: {reason}")),
+                    Outcome::Done { clipped, .. } if *clipped > 0 => self.bar.suspend(|| {
+                        eprintln!("xcodec: {}: {clipped} samples clipped to [-1, 1] (use --sample-format f32 to keep them)", input.display())
+                    }),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// The summary line; an error (non-zero exit) when any file failed.
+    fn finish(self, report: &Report) -> anyhow::Result<()> {
+        self.bar.finish_and_clear();
+        let count = |f: fn(&Outcome) -> bool| report.iter().filter(|(_, o)| f(o)).count();
+        let done = count(|o| matches!(o, Outcome::Done { .. }));
+        let skipped = count(|o| matches!(o, Outcome::Skipped));
+        let failed = count(|o| matches!(o, Outcome::Failed(_)));
+        let seconds = self.started.elapsed().as_secs_f64();
+        let rtf = self.audio_seconds / seconds.max(1e-9);
+        println!(
+            "{} {done} files ({:.1} s of audio in {seconds:.1} s, {rtf:.1}x real time){}{}",
+            self.verb,
+            self.audio_seconds,
+            if skipped > 0 { format!(", {skipped} skipped") } else { String::new() },
+            if failed > 0 { format!(", {failed} failed") } else { String::new() },
+        );
+        if failed > 0 {
+            anyhow::bail!("{failed} of {} files failed", report.len());
+        }
+        Ok(())
+    }
+}

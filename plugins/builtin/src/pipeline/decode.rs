@@ -1,0 +1,89 @@
+//! `decode`: codes files -> WAV files, decoded in windows with context and written as they come
+//! (bounded memory), trimmed to the original length when the codes file records it.
+
+use super::windows::Windows;
+use super::{Event, Job, Outcome, Report};
+use crate::Codec;
+use crate::codes_file::{read_codes, validate_codes};
+use burn::tensor::{Int, Tensor, TensorData};
+use xcodec_core::audio::{SampleFormat, WavStream};
+use xcodec_core::{Quantizer, Result, XcodecError};
+
+/// What `decode_files` does.
+#[derive(Debug, Clone)]
+pub struct DecodeOptions {
+    /// WAV sample format.
+    pub sample_format: SampleFormat,
+    /// Seconds each window keeps.
+    pub window_seconds: f64,
+    /// Seconds of context decoded on each side of a window and thrown away.
+    pub context_seconds: f64,
+    /// Leave files whose output exists.
+    pub skip_existing: bool,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        Self { sample_format: SampleFormat::Pcm16, window_seconds: 30.0, context_seconds: 2.0, skip_existing: false }
+    }
+}
+
+/// Decodes every job; one outcome per job, in order.
+pub fn decode_files(codec: &Codec, jobs: &[Job], opts: &DecodeOptions, on_event: &mut dyn FnMut(Event)) -> Report {
+    jobs.iter()
+        .map(|job| {
+            let outcome = if opts.skip_existing && job.output.is_file() {
+                Outcome::Skipped
+            } else {
+                decode_one(codec, job, opts, on_event).unwrap_or_else(|e| Outcome::Failed(e.to_string()))
+            };
+            on_event(Event::Finished { input: &job.input, outcome: &outcome });
+            (job.clone(), outcome)
+        })
+        .collect()
+}
+
+fn decode_one(codec: &Codec, job: &Job, opts: &DecodeOptions, on_event: &mut dyn FnMut(Event)) -> Result<Outcome> {
+    let codes = read_codes(&job.input)?;
+    validate_codes(&codes, codec.quantizer.codebook_size(), codec.quantizer.num_quantizers())
+        .map_err(|e| XcodecError::file(&job.input, e.to_string()))?;
+    let rate = codec.sample_rate_hz;
+    if let Some(meta) = &codes.meta {
+        if meta.sample_rate_hz != rate {
+            return Err(XcodecError::file(
+                &job.input,
+                format!("codes are for a {} Hz model but this model runs at {rate} Hz; decode with the model that encoded them", meta.sample_rate_hz),
+            ));
+        }
+    }
+    let hop = codec.hop_length();
+    let frame_rate = codec.frame_rate_hz();
+    // Trim to the original length when the file says (never pad: the codec makes whole frames only).
+    let total = codes.meta.as_ref().map_or(codes.frames * hop, |m| (m.num_samples as usize).min(codes.frames * hop));
+    on_event(Event::Started { input: &job.input, seconds: Some(total as f64 / rate as f64) });
+    let windows = Windows {
+        window: ((opts.window_seconds * frame_rate) as usize).max(1),
+        context: (opts.context_seconds * frame_rate) as usize,
+        frames: codes.frames,
+    };
+    let device = codec.fc_post2.weight.device();
+    let mut out = WavStream::create(&job.output, rate, opts.sample_format)?;
+    let mut written = 0;
+    for w in windows.iter() {
+        let n = w.to - w.from;
+        let mut window_codes = Vec::with_capacity(codes.n_q * n);
+        for q in 0..codes.n_q {
+            window_codes.extend_from_slice(&codes.values[q * codes.frames + w.from..q * codes.frames + w.to]);
+        }
+        let tensor = Tensor::<3, Int>::from_data(TensorData::new(window_codes, [1, codes.n_q, n]), &device);
+        let audio = codec.decode(tensor).map_err(|e| XcodecError::file(&job.input, e.to_string()))?;
+        let samples = super::values::<f32>(audio.into_data())?;
+        let keep = &samples[(w.keep_start - w.from) * hop..(w.keep_end - w.from) * hop];
+        let keep = &keep[..keep.len().min(total - written)];
+        out.write(keep)?;
+        written += keep.len();
+        on_event(Event::Progress { seconds: keep.len() as f64 / rate as f64 });
+    }
+    let report = out.finish()?;
+    Ok(Outcome::Done { audio_seconds: written as f64 / rate as f64, clipped: report.clipped })
+}

@@ -1,0 +1,68 @@
+//! The encode and decode jobs behind `xcodec encode` / `xcodec decode`, usable without the CLI: inputs
+//! expanded into jobs, audio streamed in windows with bounded memory, codes and audio written atomically,
+//! one outcome per file (a bad file fails alone).
+
+mod decode;
+mod encode;
+mod inputs;
+mod windows;
+
+pub use decode::{DecodeOptions, decode_files};
+pub use encode::{EncodeOptions, encode_files};
+pub use inputs::{Job, plan};
+pub use windows::Windows;
+
+/// Audio extensions searched for in input directories.
+pub const AUDIO_EXTENSIONS: &[&str] = &["wav", "wave", "flac", "mp3", "ogg", "oga", "aif", "aiff", "m4a", "mp4", "aac"];
+/// Codes extensions searched for in input directories.
+pub const CODES_EXTENSIONS: &[&str] = &["npy", "safetensors"];
+
+/// How one file went.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Written; `audio_seconds` of audio (input for encode, output for decode), `clipped` samples (decode, PCM16).
+    Done {
+        /// Seconds of audio processed.
+        audio_seconds: f64,
+        /// Samples clipped when writing 16-bit PCM.
+        clipped: usize,
+    },
+    /// `--skip-existing` and the output was there.
+    Skipped,
+    /// The one-line reason.
+    Failed(String),
+}
+
+/// Progress events, for a progress bar.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A file starts; its duration in seconds when known.
+    Started {
+        /// The file.
+        input: &'a std::path::Path,
+        /// Its duration, if the container says.
+        seconds: Option<f64>,
+    },
+    /// Some seconds of audio were processed.
+    Progress {
+        /// Seconds of audio just done.
+        seconds: f64,
+    },
+    /// A file is finished.
+    Finished {
+        /// The file.
+        input: &'a std::path::Path,
+        /// How it went.
+        outcome: &'a Outcome,
+    },
+}
+
+/// A job and its outcome.
+pub type Report = Vec<(Job, Outcome)>;
+
+/// Tensor data as a `Vec` (codes as `i64`, audio as `f32`).
+fn values<T: burn::tensor::Element>(data: burn::tensor::TensorData) -> xcodec_core::Result<Vec<T>> {
+    data.convert::<T>()
+        .try_into_vec::<T>()
+        .map_err(|e| xcodec_core::XcodecError::Input(format!("unexpected tensor data: {e:?}")))
+}
