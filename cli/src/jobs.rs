@@ -28,24 +28,31 @@ pub struct EncodeArgs {
     /// Files of equal length encoded together.
     #[arg(long, default_value_t = 1)]
     pub batch_size: usize,
-    /// Seconds each window of a long file keeps (files up to window + 2 x context are encoded whole).
-    #[arg(long, default_value_t = 30.0)]
-    pub window_seconds: f64,
-    /// Seconds of context around each window.
-    #[arg(long, default_value_t = 2.0)]
-    pub context_seconds: f64,
     /// Multiply the samples by this before encoding.
     #[arg(long, default_value_t = 1.0)]
     pub gain: f32,
+    #[command(flatten)]
+    pub job: JobArgs,
+    /// Audio files, directories (searched recursively) and @lists (one path a line).
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+}
+
+/// Options both `encode` and `decode` take.
+#[derive(clap::Args)]
+pub struct JobArgs {
+    /// Seconds each window of a long file keeps (files up to window + 2 x context run whole).
+    #[arg(long, default_value_t = 30.0)]
+    pub window_seconds: f64,
+    /// Seconds of context computed around each window and thrown away.
+    #[arg(long, default_value_t = 2.0)]
+    pub context_seconds: f64,
     /// Leave inputs whose output already exists (resume an interrupted run).
     #[arg(long)]
     pub skip_existing: bool,
     /// Output directory (a directory input's tree is mirrored under it).
     #[arg(short = 'o', long = "output", default_value = ".")]
     pub output: PathBuf,
-    /// Audio files, directories (searched recursively) and @lists (one path a line).
-    #[arg(required = true)]
-    pub inputs: Vec<String>,
 }
 
 /// `xcodec decode`.
@@ -59,18 +66,8 @@ pub struct DecodeArgs {
     /// WAV sample format.
     #[arg(long, value_enum, default_value = "pcm16")]
     pub sample_format: WavFormat,
-    /// Seconds each decoding window keeps.
-    #[arg(long, default_value_t = 30.0)]
-    pub window_seconds: f64,
-    /// Seconds of context around each window.
-    #[arg(long, default_value_t = 2.0)]
-    pub context_seconds: f64,
-    /// Leave inputs whose output already exists.
-    #[arg(long)]
-    pub skip_existing: bool,
-    /// Output directory.
-    #[arg(short = 'o', long = "output", default_value = ".")]
-    pub output: PathBuf,
+    #[command(flatten)]
+    pub job: JobArgs,
     /// Codes files (.npy, .safetensors), directories and @lists.
     #[arg(required = true)]
     pub inputs: Vec<String>,
@@ -100,15 +97,15 @@ pub fn encode(model: &LoadedModel, args: &EncodeArgs) -> anyhow::Result<()> {
         Format::Npy => CodesFormat::Npy,
         Format::Safetensors => CodesFormat::Safetensors,
     };
-    let jobs = pipeline::plan(&args.inputs, pipeline::AUDIO_EXTENSIONS, &args.output, format.extension())?;
+    let jobs = pipeline::plan(&args.inputs, pipeline::AUDIO_EXTENSIONS, &args.job.output, format.extension())?;
     let opts = EncodeOptions {
         bandwidth_kbps: args.bandwidth,
         format,
         batch_size: args.batch_size,
-        window_seconds: args.window_seconds,
-        context_seconds: args.context_seconds,
+        window_seconds: args.job.window_seconds,
+        context_seconds: args.job.context_seconds,
         gain: args.gain,
-        skip_existing: args.skip_existing,
+        skip_existing: args.job.skip_existing,
         model_id: args.model.clone(),
     };
     let mut progress = Progress::new(jobs.len(), "encoded");
@@ -118,15 +115,15 @@ pub fn encode(model: &LoadedModel, args: &EncodeArgs) -> anyhow::Result<()> {
 
 /// Runs a decode.
 pub fn decode(model: &LoadedModel, args: &DecodeArgs) -> anyhow::Result<()> {
-    let jobs = pipeline::plan(&args.inputs, pipeline::CODES_EXTENSIONS, &args.output, "wav")?;
+    let jobs = pipeline::plan(&args.inputs, pipeline::CODES_EXTENSIONS, &args.job.output, "wav")?;
     let opts = DecodeOptions {
         sample_format: match args.sample_format {
             WavFormat::Pcm16 => SampleFormat::Pcm16,
             WavFormat::F32 => SampleFormat::F32,
         },
-        window_seconds: args.window_seconds,
-        context_seconds: args.context_seconds,
-        skip_existing: args.skip_existing,
+        window_seconds: args.job.window_seconds,
+        context_seconds: args.job.context_seconds,
+        skip_existing: args.job.skip_existing,
     };
     let mut progress = Progress::new(jobs.len(), "decoded");
     let report = pipeline::decode_files(&model.codec, &jobs, &opts, &mut |e| progress.event(e));
