@@ -87,3 +87,22 @@ fn windowed_codes_nearly_equal_whole_file_with_a_transformer_teacher() {
     eprintln!("HuBERT teacher, 4 s windows with 2 s context: % codes equal to whole-file, per codebook: {per_codebook:?}");
     assert!(agree(0) >= 0.9, "first codebook: only {:.2} % agree", agree(0) * 100.0);
 }
+
+#[test]
+fn an_overflowing_gain_fails_each_file_alone_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    // Float WAVs may hold samples beyond 1; x f32::MAX they overflow to infinity.
+    let input = dir.path().join("loud.wav");
+    xcodec_core::audio::write_wav(&input, &vec![2.0f32; 16000], 16000, SampleFormat::F32).unwrap();
+    let jobs: Vec<Job> = (0..2).map(|i| Job { input: input.clone(), output: dir.path().join(format!("{i}.npy")) }).collect();
+    let opts = EncodeOptions { gain: f32::MAX, batch_size: 2, ..EncodeOptions::default() };
+    let report = encode_files(&conv_codec(), &jobs, &opts, &mut |_| {}).unwrap();
+    for (job, outcome) in &report {
+        let Outcome::Failed(reason) = outcome else { panic!("{outcome:?}") };
+        assert!(reason.contains("not finite") && reason.contains("gain"), "{reason}");
+        assert!(!job.output.exists());
+    }
+    let opts = EncodeOptions { gain: f32::NAN, ..EncodeOptions::default() };
+    let err = encode_files(&conv_codec(), &jobs, &opts, &mut |_| {}).unwrap_err().to_string();
+    assert!(err.contains("--gain"), "{err}");
+}

@@ -57,10 +57,13 @@ struct Run<'a> {
 }
 
 /// Encodes every job; the report has one outcome per job, in order. Fails as a whole only for a bandwidth
-/// the model does not offer.
+/// the model does not offer or a non-finite gain.
 pub fn encode_files(codec: &Codec, jobs: &[Job], opts: &EncodeOptions, on_event: &mut dyn FnMut(Event)) -> Result<Report> {
     let bandwidth = opts.bandwidth_kbps.unwrap_or_else(|| codec.target_bandwidths_kbps.last().copied().unwrap_or(0.0));
     let n_q = codec.checked_codebooks(bandwidth)?;
+    if !opts.gain.is_finite() {
+        return Err(XcodecError::Input(format!("--gain {} is not a finite number", opts.gain)));
+    }
     let frame_rate = codec.frame_rate_hz();
     let windows = (((opts.window_seconds * frame_rate) as usize).max(1), (opts.context_seconds * frame_rate) as usize);
     let device = codec.fc_prior.weight.device();
@@ -91,6 +94,15 @@ pub fn encode_files(codec: &Codec, jobs: &[Job], opts: &EncodeOptions, on_event:
         });
         match result {
             Ok(Some(samples)) => {
+                // Checked alone, so that one bad file never fails the batch it would join.
+                let samples = match run.prepare(samples) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        outcomes[i] = Some(Outcome::Failed(format!("{}: {e}", job.input.display())));
+                        on_event(Event::Finished { input: &job.input, outcome: outcomes[i].as_ref().unwrap() });
+                        continue;
+                    }
+                };
                 let len = samples.len();
                 let group = pending.entry(len).or_default();
                 group.push((i, samples));
@@ -125,10 +137,16 @@ fn read_up_to(reader: &mut AudioReader, n: usize) -> Result<Vec<f32>> {
 }
 
 impl Run<'_> {
+    /// Applies `--gain` and refuses non-finite results.
+    fn prepare(&self, samples: Vec<f32>) -> Result<Vec<f32>> {
+        let gain = self.opts.gain;
+        let samples = if gain == 1.0 { samples } else { samples.into_iter().map(|s| s * gain).collect() };
+        check_finite(&samples)?;
+        Ok(samples)
+    }
+
     fn tensor(&self, batch: Vec<f32>, rows: usize) -> Tensor<3> {
         let len = batch.len() / rows;
-        let gain = self.opts.gain;
-        let batch = if gain == 1.0 { batch } else { batch.into_iter().map(|s| s * gain).collect() };
         Tensor::from_data(TensorData::new(batch, [rows, 1, len]), &self.device)
     }
 
@@ -159,8 +177,7 @@ impl Run<'_> {
         let len = group[0].1.len();
         let rows = group.len();
         let flat: Vec<f32> = group.iter().flat_map(|(_, s)| s.iter().copied()).collect();
-        let result = check_finite(&flat)
-            .and_then(|_| self.codec.encode(self.tensor(flat, rows), self.bandwidth))
+        let result = self.codec.encode(self.tensor(flat, rows), self.bandwidth)
             .and_then(|codes| {
                 let [_, n_q, frames] = codes.dims();
                 let values = super::values::<i64>(codes.into_data())?;
@@ -206,8 +223,7 @@ impl Run<'_> {
             let end = end.min(base + buffer.len());
             buffer.drain(..start - base);
             base = start;
-            let chunk = buffer[..end - start].to_vec();
-            check_finite(&chunk)?;
+            let chunk = self.prepare(buffer[..end - start].to_vec())?;
             let codes = codec.encode_aligned(self.tensor(chunk, 1), self.bandwidth, pad)?;
             let [_, n_q, frames] = codes.dims();
             let (keep_from, keep_to) = (w.keep_start - w.from, w.keep_end - w.from);
