@@ -70,6 +70,20 @@ def prepare(work):
                       dynamic_axes={"codes": {2: "f"}, "audio": {2: "t"}}, **dyn)
 
 
+def runner(work, engine, step):
+    """A function running one encode (audio -> codes) or decode (codes -> audio) with `engine`."""
+    if engine == "torch":
+        m = (Enc if step == "encode" else Dec)(model(work))
+        return lambda a: m(torch.from_numpy(a)).numpy()
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = THREADS
+    s = ort.InferenceSession(os.path.join(work, f"{step[:3]}.onnx"), so)
+    name = "audio" if step == "encode" else "codes"
+    return lambda a: s.run(None, {name: a})[0]
+
+
 def audio_files(work):
     return sorted(glob.glob(os.path.join(work, "audio", "*.wav")))
 
@@ -77,16 +91,7 @@ def audio_files(work):
 def encode(work, engine):
     out = os.path.join(work, f"codes_{engine}")
     os.makedirs(out, exist_ok=True)
-    if engine == "torch":
-        m = Enc(model(work))
-        run = lambda x: m(torch.from_numpy(x)).numpy()
-    else:
-        import onnxruntime as ort
-
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = THREADS
-        s = ort.InferenceSession(os.path.join(work, "enc.onnx"), so)
-        run = lambda x: s.run(None, {"audio": x})[0]
+    run = runner(work, engine, "encode")
     with torch.no_grad():
         for f in audio_files(work):
             x, _ = sf.read(f, dtype="float32")
@@ -97,16 +102,7 @@ def encode(work, engine):
 def decode(work, engine):
     out = os.path.join(work, f"out_{engine}")
     os.makedirs(out, exist_ok=True)
-    if engine == "torch":
-        m = Dec(model(work))
-        run = lambda c: m(torch.from_numpy(c)).numpy()
-    else:
-        import onnxruntime as ort
-
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = THREADS
-        s = ort.InferenceSession(os.path.join(work, "dec.onnx"), so)
-        run = lambda c: s.run(None, {"codes": c})[0]
+    run = runner(work, engine, "decode")
     with torch.no_grad():
         for f in sorted(glob.glob(os.path.join(work, "codes_torch", "*.npy"))):
             c = np.load(f).astype(np.int64)[None]
