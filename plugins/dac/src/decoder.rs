@@ -83,7 +83,7 @@ impl AcousticDecoder for DacDecoder {
     }
 
     fn latent_dim(&self) -> usize {
-        self.conv1.weight_v.shape().dims::<3>()[1]
+        self.conv1.weight_v.lazy_shape().dims::<3>()[1]
     }
 
     fn hop_length(&self) -> usize {

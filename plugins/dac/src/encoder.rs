@@ -113,7 +113,7 @@ impl AcousticEncoder for DacEncoder {
     }
 
     fn latent_dim(&self) -> usize {
-        self.conv2.weight_v.shape().dims::<3>()[0]
+        self.conv2.weight_v.lazy_shape().dims::<3>()[0]
     }
 
     fn hop_length(&self) -> usize {

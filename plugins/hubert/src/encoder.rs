@@ -2,7 +2,7 @@
 
 use crate::attention::Attention;
 use crate::config::{TeacherConfig, TeacherKind};
-use burn::module::{Module, Param};
+use burn::module::{Initializer, Module, Param};
 use burn::nn::conv::Conv1dConfig;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::activation::gelu;
@@ -34,14 +34,14 @@ impl PositionalConvEmbedding {
     fn new(cfg: &TeacherConfig, device: &Device) -> Self {
         let (h, k, groups) = (cfg.hidden_size, cfg.num_conv_pos_embeddings, cfg.num_conv_pos_embedding_groups);
         let conv = Conv1dConfig::new(h, h, k).with_groups(groups).init(device);
-        let v = conv.weight.val().detach();
-        let g = norm_over_dims_0_1(v.clone()).detach();
-        let bias = conv.bias.expect("conv has a bias").val().detach();
+        // `g` starts at the expected per-tap norm of burn's Kaiming-uniform `v` (variance 1 / (3 fan_in) over
+        // h * h / groups entries, fan_in = h / groups * k), lazily like the other parameters.
+        let g = Initializer::Constant { value: (h as f64 / (3.0 * k as f64)).sqrt() }.init_with([1, 1, k], None, None, device);
         Self {
             conv: PositionalConv {
-                weight_g: Param::from_tensor(g),
-                weight_v: Param::from_tensor(v),
-                bias: Param::from_tensor(bias),
+                weight_g: g,
+                weight_v: conv.weight,
+                bias: conv.bias.expect("conv has a bias"),
                 groups,
             },
         }

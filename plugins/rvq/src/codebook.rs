@@ -1,7 +1,7 @@
 //! One Euclidean codebook with its EMA training state (names as in X-Codec / transformers).
 
-use burn::module::{Module, Param};
-use burn::tensor::{Device, Distribution, Int, Tensor};
+use burn::module::{Initializer, Module, Param};
+use burn::tensor::{Device, Int, Tensor};
 
 /// `size` vectors of width `dim`, plus the EMA state the trainer updates (none of it gets gradients).
 #[derive(Module, Debug)]
@@ -16,30 +16,32 @@ pub struct EuclideanCodebook {
     pub embed_avg: Param<Tensor<2>>,
 }
 
-fn frozen<const D: usize>(t: Tensor<D>) -> Param<Tensor<D>> {
-    Param::from_tensor(t).set_require_grad(false)
+/// A parameter the optimiser never touches (the trainer updates it by EMA), initialised lazily: a codebook
+/// that is loaded right after it is built never draws values it overwrites.
+fn frozen<const D: usize, S: Into<burn::tensor::Shape>>(init: Initializer, shape: S, device: &Device) -> Param<Tensor<D>> {
+    init.init_with(shape, None, None, device).set_require_grad(false)
 }
 
 impl EuclideanCodebook {
-    /// A codebook with random unit-variance entries, marked uninitialised (k-means runs on the first batch).
+    /// A codebook with random unit-variance entries, marked uninitialised (k-means on the first training
+    /// batch replaces them and sets `embed_avg`).
     pub fn new(size: usize, dim: usize, device: &Device) -> Self {
-        let embed = Tensor::random([size, dim], Distribution::Normal(0.0, 1.0), device);
         Self {
-            inited: frozen(Tensor::zeros([1], device)),
-            cluster_size: frozen(Tensor::zeros([size], device)),
-            embed_avg: frozen(embed.clone()),
-            embed: frozen(embed),
+            inited: frozen(Initializer::Zeros, [1], device),
+            cluster_size: frozen(Initializer::Zeros, [size], device),
+            embed: frozen(Initializer::Normal { mean: 0.0, std: 1.0 }, [size, dim], device),
+            embed_avg: frozen(Initializer::Zeros, [size, dim], device),
         }
     }
 
     /// Entries.
     pub fn size(&self) -> usize {
-        self.embed.shape().dims::<2>()[0]
+        self.embed.lazy_shape().dims::<2>()[0]
     }
 
     /// Width of an entry.
     pub fn dim(&self) -> usize {
-        self.embed.shape().dims::<2>()[1]
+        self.embed.lazy_shape().dims::<2>()[1]
     }
 
     /// Index of the nearest entry for each row of `x [n, dim]`, `[n]`. The distance is computed as the

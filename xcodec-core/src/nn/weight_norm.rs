@@ -1,7 +1,7 @@
 //! Weight-normalized convolutions: `weight = g * v / ||v||`, the norm taken over every dim but the first
 //! (output channels for a conv, input channels for a transposed conv, as torch's `weight_norm(dim=0)`).
 
-use burn::module::{Module, Param};
+use burn::module::{Initializer, Module, Param};
 use burn::nn::conv::{Conv1dConfig, ConvTranspose1dConfig};
 use burn::tensor::module::{conv1d, conv_transpose1d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
@@ -13,10 +13,14 @@ pub fn fold_weight_norm(g: Tensor<3>, v: Tensor<3>) -> Tensor<3> {
     v * (g / norm)
 }
 
-/// Splits a plain weight into `(g, v)` with `v = weight`, `g = ||weight||`, so that folding gives it back.
-pub fn unfold_weight_norm(weight: Tensor<3>) -> (Tensor<3>, Tensor<3>) {
-    let g = weight.clone().powi_scalar(2).sum_dim(2).sum_dim(1).sqrt();
-    (g, weight)
+/// The filter norm of burn's default Kaiming-uniform init (gain 1/sqrt(3)): `sqrt(fan_in * 1 / (3 fan_in))`.
+const INIT_NORM: f64 = 0.577_350_269_189_625_8;
+
+/// A fresh `g` of `shape`: the expected norm of a freshly initialised `v`, so a new conv starts at the scale
+/// of a plain conv. Lazy, like burn's own parameters: a model that is loaded right after it is built never
+/// spends time drawing weights it overwrites.
+fn initial_g(shape: [usize; 3], device: &Device) -> Param<Tensor<3>> {
+    Initializer::Constant { value: INIT_NORM }.init_with(shape, None, None, device)
 }
 
 /// A weight-normed Conv1d with explicit symmetric padding.
@@ -37,7 +41,7 @@ pub struct WnConv1d {
 }
 
 impl WnConv1d {
-    /// A conv `in -> out` initialised like torch (Kaiming uniform), with `g = ||v||`.
+    /// A conv `in -> out`: `v` Kaiming uniform like torch, `g` its expected norm (see [`initial_g`]).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         channels_in: usize,
@@ -50,10 +54,9 @@ impl WnConv1d {
         device: &Device,
     ) -> Self {
         let conv = Conv1dConfig::new(channels_in, channels_out, kernel).with_bias(bias).init(device);
-        let (g, v) = unfold_weight_norm(conv.weight.val());
         Self {
-            weight_g: Param::from_tensor(g.detach()),
-            weight_v: Param::from_tensor(v.detach()),
+            weight_g: initial_g([channels_out, 1, 1], device),
+            weight_v: conv.weight,
             bias: conv.bias,
             stride,
             dilation,
@@ -74,7 +77,7 @@ impl WnConv1d {
 
     /// Output length for `len` input samples.
     pub fn output_len(&self, len: usize) -> usize {
-        let kernel = self.weight_v.shape().dims::<3>()[2];
+        let kernel = self.weight_v.lazy_shape().dims::<3>()[2];
         (len + 2 * self.padding).saturating_sub(self.dilation * (kernel - 1) + 1) / self.stride + 1
     }
 }
@@ -97,7 +100,7 @@ pub struct WnConvTranspose1d {
 }
 
 impl WnConvTranspose1d {
-    /// A transposed conv `in -> out` initialised like torch, with `g = ||v||`.
+    /// A transposed conv `in -> out`: `v` Kaiming uniform like torch, `g` its expected norm.
     pub fn new(
         channels_in: usize,
         channels_out: usize,
@@ -108,10 +111,9 @@ impl WnConvTranspose1d {
         device: &Device,
     ) -> Self {
         let conv = ConvTranspose1dConfig::new([channels_in, channels_out], kernel).init(device);
-        let (g, v) = unfold_weight_norm(conv.weight.val());
         Self {
-            weight_g: Param::from_tensor(g.detach()),
-            weight_v: Param::from_tensor(v.detach()),
+            weight_g: initial_g([channels_in, 1, 1], device),
+            weight_v: conv.weight,
             bias: conv.bias,
             stride,
             padding,
