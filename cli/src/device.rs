@@ -19,9 +19,18 @@ pub fn parse(spec: &str) -> Result<Device> {
         })),
         #[cfg(feature = "cuda")]
         "cuda" => Ok(Device::cuda(index.unwrap_or(0))),
-        "wgpu" | "cuda" => bail!("--device {spec}: this xcodec was built without the '{kind}' feature; rebuild with `cargo build --release --features {kind}`"),
+        #[cfg(not(feature = "wgpu"))]
+        "wgpu" => missing_feature(spec, kind),
+        #[cfg(not(feature = "cuda"))]
+        "cuda" => missing_feature(spec, kind),
         _ => bail!("--device {spec}: expected cpu, wgpu[:N] or cuda[:N]"),
     }
+}
+
+/// The error for a backend that was not compiled in.
+#[cfg(any(not(feature = "wgpu"), not(feature = "cuda")))]
+fn missing_feature(spec: &str, kind: &str) -> Result<Device> {
+    bail!("--device {spec}: this xcodec was built without the '{kind}' feature; rebuild with `cargo build --release --features {kind}`")
 }
 
 #[cfg(test)]
