@@ -60,27 +60,27 @@ pub fn acoustic(part: &PartConfig, device: &Device) -> Result<(AnyAcousticEncode
     }
 }
 
-/// Builds the teacher named by `part`.
-pub fn semantic(part: &PartConfig, device: &Device) -> Result<AnySemanticTeacher> {
+/// The shape of the teacher named by `part` (`None` for `none`), its name and params checked.
+fn teacher_config(part: &PartConfig) -> Result<Option<TeacherConfig>> {
     (registry::find(Role::Semantic, &part.name)?.check_params)(&part.params)?;
     match part.name.as_str() {
-        "none" => Ok(AnySemanticTeacher::None(NoTeacher::default())),
-        name @ ("hubert" | "wavlm") => {
-            let cfg = TeacherConfig::from_params(name, &part.params)?;
-            Ok(AnySemanticTeacher::Ssl(SslTeacher::new(&cfg, teacher_kind(name), device)))
-        }
+        "none" => Ok(None),
+        name @ ("hubert" | "wavlm") => TeacherConfig::from_params(name, &part.params).map(Some),
         other => Err(not_built_in(Role::Semantic, other)),
     }
 }
 
+/// Builds the teacher named by `part`.
+pub fn semantic(part: &PartConfig, device: &Device) -> Result<AnySemanticTeacher> {
+    Ok(match teacher_config(part)? {
+        None => AnySemanticTeacher::None(NoTeacher::default()),
+        Some(cfg) => AnySemanticTeacher::Ssl(SslTeacher::new(&cfg, teacher_kind(&part.name), device)),
+    })
+}
+
 /// A weightless stand-in of the teacher's width, for decode-only loading.
 pub fn absent_teacher(part: &PartConfig) -> Result<AnySemanticTeacher> {
-    (registry::find(Role::Semantic, &part.name)?.check_params)(&part.params)?;
-    let hidden_size = match part.name.as_str() {
-        "none" => 0,
-        name @ ("hubert" | "wavlm") => TeacherConfig::from_params(name, &part.params)?.hidden_size,
-        other => return Err(not_built_in(Role::Semantic, other)),
-    };
+    let hidden_size = teacher_config(part)?.map_or(0, |cfg| cfg.hidden_size);
     Ok(AnySemanticTeacher::Absent(AbsentTeacher { hidden_size }))
 }
 
