@@ -52,6 +52,8 @@ pub struct TrainOutput {
     pub commitment_loss: Tensor<1>,
     /// MSE between reconstructed and teacher features (absent without a teacher).
     pub semantic_loss: Option<Tensor<1>>,
+    /// The quantizer's input, detached `[batch, dim, frames]` (for codebook updates after the step).
+    pub quantizer_input: Tensor<3>,
 }
 
 impl<A, D, S, Q> XCodec<A, D, S, Q>
@@ -258,6 +260,7 @@ where
         let samples = audio.dims()[2];
         let teacher = self.teacher_features(&audio);
         let joint = self.joint_embedding(audio, teacher.clone());
+        let quantizer_input = joint.clone().detach();
         let q = self.quantizer.forward_train(joint, n_q);
         let semantic_loss = match (teacher, &self.fc_post1, &self.decoder_semantic) {
             (Some(target), Some(fc), Some(dec)) => {
@@ -276,6 +279,7 @@ where
             codes: q.codes.swap_dims(0, 1),
             commitment_loss: q.commitment_loss,
             semantic_loss,
+            quantizer_input,
         }
     }
 

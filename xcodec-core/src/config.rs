@@ -131,28 +131,7 @@ impl CodecConfig {
 
     /// Applies `key.path=value` overrides (value parsed as TOML, else taken as a string), then validates.
     pub fn with_overrides(&self, sets: &[String]) -> Result<Self> {
-        let mut tree = toml::Value::try_from(self).expect("config serializes");
-        for set in sets {
-            let (key, raw) = set.split_once('=').ok_or_else(|| {
-                XcodecError::Config(format!("--set '{set}': expected KEY=VALUE, e.g. acoustic.params.encoder_dim=32"))
-            })?;
-            let value = parse_value(raw.trim());
-            let mut node = &mut tree;
-            let parts: Vec<&str> = key.trim().split('.').collect();
-            for (i, part) in parts.iter().enumerate() {
-                let table = node.as_table_mut().ok_or_else(|| {
-                    XcodecError::Config(format!("--set {key}: '{}' is not a table", parts[..i].join(".")))
-                })?;
-                if i + 1 == parts.len() {
-                    table.insert(part.to_string(), value.clone());
-                    break;
-                }
-                node = table.entry(part.to_string()).or_insert_with(|| toml::Value::Table(Default::default()));
-            }
-        }
-        let cfg: Self = tree
-            .try_into()
-            .map_err(|e: toml::de::Error| XcodecError::Config(one_line(&e.to_string())))?;
+        let cfg = apply_overrides(self, sets)?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -189,6 +168,31 @@ impl CodecConfig {
         }
         Ok(())
     }
+}
+
+/// Applies `KEY=VALUE` overrides (dotted keys, TOML values; bare words are strings) to any serde config and
+/// parses the result back, so unknown keys and wrong types are rejected as in a file.
+pub fn apply_overrides<T: Serialize + DeserializeOwned>(value: &T, sets: &[String]) -> Result<T> {
+    let mut tree = toml::Value::try_from(value).expect("config serializes");
+    for set in sets {
+        let (key, raw) = set.split_once('=').ok_or_else(|| {
+            XcodecError::Config(format!("--set '{set}': expected KEY=VALUE, e.g. acoustic.params.encoder_width=32"))
+        })?;
+        let value = parse_value(raw.trim());
+        let mut node = &mut tree;
+        let parts: Vec<&str> = key.trim().split('.').collect();
+        for (i, part) in parts.iter().enumerate() {
+            let table = node.as_table_mut().ok_or_else(|| {
+                XcodecError::Config(format!("--set {key}: '{}' is not a table", parts[..i].join(".")))
+            })?;
+            if i + 1 == parts.len() {
+                table.insert(part.to_string(), value.clone());
+                break;
+            }
+            node = table.entry(part.to_string()).or_insert_with(|| toml::Value::Table(Default::default()));
+        }
+    }
+    tree.try_into().map_err(|e: toml::de::Error| XcodecError::Config(one_line(&e.to_string())))
 }
 
 fn parse_value(raw: &str) -> toml::Value {

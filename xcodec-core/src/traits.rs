@@ -65,4 +65,16 @@ pub trait Quantizer: Module {
     fn decode(&self, codes: Tensor<3, Int>) -> Tensor<3>;
     /// Training forward with `n_q` codebooks.
     fn forward_train(&self, x: Tensor<3>, n_q: usize) -> QuantizerTrainOutput;
+    /// Before the first training step: initialise codebooks from the (detached) inputs `x [batch, dim, frames]`
+    /// of the first batch (k-means for RVQ); `seed` makes it reproducible. Returns whether anything changed.
+    /// Default: nothing to do.
+    fn init_codebooks(&mut self, x: Tensor<3>, seed: u64) -> bool {
+        let _ = (x, seed);
+        false
+    }
+    /// After a training step that used `n_q` codebooks on the (detached) inputs `x`: update codebooks that are
+    /// not trained by gradient (EMA, dead-code replacement). Default: nothing to do.
+    fn update_codebooks(&mut self, x: Tensor<3>, n_q: usize, seed: u64) {
+        let _ = (x, n_q, seed);
+    }
 }

@@ -216,4 +216,14 @@ impl Quantizer for AnyQuantizer {
             Self::Rvq(m) => m.forward_train(x, n_q),
         }
     }
+    fn init_codebooks(&mut self, x: Tensor<3>, seed: u64) -> bool {
+        match self {
+            Self::Rvq(m) => m.init_codebooks(x, seed),
+        }
+    }
+    fn update_codebooks(&mut self, x: Tensor<3>, n_q: usize, seed: u64) {
+        match self {
+            Self::Rvq(m) => m.update_codebooks(x, n_q, seed),
+        }
+    }
 }

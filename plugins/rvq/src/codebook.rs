@@ -47,16 +47,22 @@ impl EuclideanCodebook {
     /// Index of the nearest entry for each row of `x [n, dim]`, `[n]`. The distance is computed as the
     /// reference does (`-(|x|^2 - 2 x.e + |e|^2)`, arg-max), so ties resolve the same way.
     pub fn nearest(&self, x: Tensor<2>) -> Tensor<1, Int> {
-        let embed = self.embed.val();
-        let n = x.dims()[0];
-        let xx = x.clone().powi_scalar(2).sum_dim(1);
-        let ee = embed.clone().powi_scalar(2).sum_dim(1).reshape([1, self.size()]);
-        let dist = -(xx - x.matmul(embed.transpose()) * 2.0 + ee);
-        dist.argmax(1).reshape([n])
+        nearest_index(x, self.embed.val())
     }
 
     /// Entries for `idx [n]`, `[n, dim]`.
     pub fn lookup(&self, idx: Tensor<1, Int>) -> Tensor<2> {
         self.embed.val().select(0, idx)
     }
+}
+
+/// Index of the nearest row of `embed [k, dim]` for each row of `x [n, dim]`, `[n]`, by the reference's
+/// `-(|x|^2 - 2 x.e + |e|^2)` arg-max.
+pub(crate) fn nearest_index(x: Tensor<2>, embed: Tensor<2>) -> Tensor<1, Int> {
+    let [n, _] = x.dims();
+    let k = embed.dims()[0];
+    let xx = x.clone().powi_scalar(2).sum_dim(1);
+    let ee = embed.clone().powi_scalar(2).sum_dim(1).reshape([1, k]);
+    let dist = -(xx - x.matmul(embed.transpose()) * 2.0 + ee);
+    dist.argmax(1).reshape([n])
 }

@@ -20,6 +20,8 @@ pub struct RvqConfig {
     pub dead_code_threshold: f64,
     /// Initialise codebooks with k-means on the first training batch.
     pub kmeans_init: bool,
+    /// Lloyd iterations of that k-means.
+    pub kmeans_iters: usize,
 }
 
 impl Default for RvqConfig {
@@ -31,6 +33,7 @@ impl Default for RvqConfig {
             epsilon: 1e-5,
             dead_code_threshold: 2.0,
             kmeans_init: true,
+            kmeans_iters: 50,
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod codebook;
 mod config;
+mod train;
 
 pub use codebook::EuclideanCodebook;
 pub use config::RvqConfig;
@@ -27,12 +28,26 @@ inventory::submit! {
 pub struct ResidualVq {
     /// The codebooks, in order.
     pub layers: Vec<EuclideanCodebook>,
+    /// EMA decay of codebook updates (training only).
+    pub ema_decay: f64,
+    /// Laplace smoothing of cluster sizes (training only).
+    pub epsilon: f64,
+    /// EMA usage below which an entry is replaced by a random input (training only).
+    pub dead_code_threshold: f64,
+    /// Lloyd iterations of the first-batch k-means (0 = keep the random init).
+    pub kmeans_iters: usize,
 }
 
 impl ResidualVq {
     /// `cfg.num_quantizers` codebooks of `cfg.codebook_size` entries of width `dim`.
     pub fn new(cfg: &RvqConfig, dim: usize, device: &Device) -> Self {
-        Self { layers: (0..cfg.num_quantizers).map(|_| EuclideanCodebook::new(cfg.codebook_size, dim, device)).collect() }
+        Self {
+            layers: (0..cfg.num_quantizers).map(|_| EuclideanCodebook::new(cfg.codebook_size, dim, device)).collect(),
+            ema_decay: cfg.ema_decay,
+            epsilon: cfg.epsilon,
+            dead_code_threshold: cfg.dead_code_threshold,
+            kmeans_iters: if cfg.kmeans_init { cfg.kmeans_iters } else { 0 },
+        }
     }
 
     /// `[batch, dim, frames]` -> rows `[batch * frames, dim]`.
@@ -109,6 +124,14 @@ impl Quantizer for ResidualVq {
             codes: Tensor::cat(codes, 0),
             commitment_loss: commitment,
         }
+    }
+
+    fn init_codebooks(&mut self, x: Tensor<3>, seed: u64) -> bool {
+        self.kmeans_init_layers(Self::rows(x.detach()), seed)
+    }
+
+    fn update_codebooks(&mut self, x: Tensor<3>, n_q: usize, seed: u64) {
+        self.ema_update_layers(Self::rows(x.detach()), n_q, seed);
     }
 }
 
