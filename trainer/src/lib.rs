@@ -1,2 +1,10 @@
-//! xcodec's trainer (losses, discriminators, data pipeline, the GAN training loop). It lands with the
-//! training issue; the crate exists now so the workspace has its final shape and the CLI links it.
+//! xcodec's trainer: the data pipeline, losses, discriminators, the GAN training loop and its checkpoints.
+
+pub mod checkpoint;
+pub mod config;
+pub mod curves;
+pub mod data;
+pub mod grads;
+pub mod metrics;
+
+pub use config::TrainConfig;

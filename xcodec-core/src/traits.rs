@@ -47,7 +47,8 @@ pub struct QuantizerTrainOutput {
     pub quantized: Tensor<3>,
     /// Codes `[n_q, batch, frames]`.
     pub codes: Tensor<3, Int>,
-    /// Commitment loss (mean squared distance between input and its quantization), summed over codebooks.
+    /// Commitment loss: each codebook's mean squared distance between its input and its quantization,
+    /// averaged over the codebooks used (as EnCodec and X-Codec do).
     pub commitment_loss: Tensor<1>,
 }
 

@@ -113,7 +113,10 @@ impl Quantizer for ResidualVq {
             let idx = layer.nearest(residual.clone().detach());
             let q = layer.lookup(idx.clone()).detach();
             commitment = commitment + (residual.clone() - q.clone()).powi_scalar(2).mean();
-            residual = residual - q.clone();
+            // As in EnCodec, later residuals carry no gradient (there `residual - quantized` with the
+            // straight-through `quantized` has zero derivative): only the first codebook's commitment
+            // term reaches the encoder.
+            residual = (residual - q.clone()).detach();
             quantized_sum = quantized_sum + q;
             codes.push(idx.reshape([1, b, f]));
         }
@@ -121,8 +124,9 @@ impl Quantizer for ResidualVq {
         let quantized = input.clone() + (quantized_sum - input).detach();
         QuantizerTrainOutput {
             quantized: Self::unrows(quantized, b, f),
+            // EnCodec / X-Codec average the per-codebook losses.
+            commitment_loss: commitment / codes.len().max(1) as f64,
             codes: Tensor::cat(codes, 0),
-            commitment_loss: commitment,
         }
     }
 
