@@ -14,8 +14,11 @@ use xcodec_rvq::{ResidualVq, RvqConfig};
 
 const CASES: [&str; 3] = ["even", "ragged", "short"];
 
-/// Each fixture model: directory name, SEANet shape, (codebook size, codebooks), codebooks per bandwidth.
-fn models() -> Vec<(&'static str, EncodecConfig, (usize, usize), Vec<usize>)> {
+/// A fixture model: directory name, SEANet shape, (codebook size, codebooks), codebooks per bandwidth.
+type Model = (&'static str, EncodecConfig, (usize, usize), Vec<usize>);
+
+/// The three fixture models.
+fn models() -> Vec<Model> {
     let base = EncodecConfig { hidden_size: 8, num_filters: 2, ..EncodecConfig::default() };
     vec![
         ("causal_wn", base.clone(), (32, 8), vec![1, 2, 4, 8]),

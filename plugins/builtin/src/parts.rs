@@ -14,6 +14,7 @@ use xcodec_rvq::{ResidualVq, RvqConfig};
 
 /// Any built-in acoustic encoder.
 #[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)] // one per codec: not worth boxing
 pub enum AnyAcousticEncoder {
     /// `dac`.
     Dac(DacEncoder),
@@ -23,6 +24,7 @@ pub enum AnyAcousticEncoder {
 
 /// Any built-in acoustic decoder.
 #[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)] // one per codec: not worth boxing
 pub enum AnyAcousticDecoder {
     /// `dac`.
     Dac(DacDecoder),

@@ -12,6 +12,7 @@ use xcodec_core::{AcousticDecoder, AcousticEncoder};
 
 /// A layer of a residual block's branch.
 #[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)] // a handful per model: not worth boxing the convs
 pub enum ResnetLayer {
     /// ELU (alpha 1).
     Elu(Elu),
