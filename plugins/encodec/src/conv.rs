@@ -96,7 +96,7 @@ impl SeanetConv1d {
     }
 
     /// `(kernel, stride, dilation)`.
-    fn geometry(&self) -> (usize, usize, usize) {
+    pub(crate) fn geometry(&self) -> (usize, usize, usize) {
         match &self.conv {
             ConvWeights::WeightNorm(c) => (c.weight_v.lazy_shape().dims::<3>()[2], c.stride, c.dilation),
             ConvWeights::Plain(c) => (c.kernel_size, c.stride, c.dilation),
@@ -230,7 +230,7 @@ impl SeanetConvTranspose1d {
     }
 
     /// `(kernel, stride)`.
-    fn geometry(&self) -> (usize, usize) {
+    pub(crate) fn geometry(&self) -> (usize, usize) {
         match &self.conv {
             ConvTransposeWeights::WeightNorm(c) => (c.weight_v.lazy_shape().dims::<3>()[2], c.stride),
             ConvTransposeWeights::Plain(c) => (c.kernel_size, c.stride),

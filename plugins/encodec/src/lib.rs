@@ -9,11 +9,13 @@ mod config;
 mod conv;
 pub mod lstm;
 mod seanet;
+mod stream;
 
 pub use config::{EncodecConfig, NormType, PadMode, SoundStreamConfig};
 pub use conv::{ConvTransposeWeights, ConvWeights, SeanetConv1d, SeanetConvTranspose1d, TimeGroupNorm, pad1d};
 pub use lstm::{Lstm, LstmLayer, SeanetLstm};
 pub use seanet::{ResnetLayer, SeanetDecoder, SeanetEncoder, SeanetLayer, SeanetResnetBlock};
+pub use stream::SeanetStream;
 
 /// Key map from a transformers `EncodecModel` checkpoint to the module paths here (the LSTM's per-layer names;
 /// weight norm as torch parametrizations or as the older `weight_g`/`weight_v`).
@@ -128,6 +130,63 @@ mod tests {
         assert!(err.to_string().contains("trim_right_ratio"), "{err}");
         assert!(SoundStreamConfig::from_params(&table("lstm = 2")).unwrap_err().to_string().contains("unknown field"));
         assert!(SoundStreamConfig::from_params(&table("strides = [2, 0]")).unwrap_err().to_string().contains("[soundstream]"));
+    }
+
+    /// Streams `chunk` frames at a time and compares with the whole-clip forward (encoder latent, RVQ-free
+    /// decoder audio) on 21 frames.
+    fn assert_streams_like_offline(cfg: &EncodecConfig, chunk: usize, device: &Device) {
+        let (enc, dec) = (SeanetEncoder::new(cfg, device), SeanetDecoder::new(cfg, device));
+        let hop = enc.hop_length();
+        let audio = Tensor::<3>::random([2, 1, 21 * hop], Distribution::Normal(0.0, 0.3), device);
+        let offline = enc.forward(audio.clone());
+        let mut stream = SeanetStream::default();
+        let mut parts = Vec::new();
+        for start in (0..21).step_by(chunk) {
+            let n = chunk.min(21 - start);
+            parts.push(enc.encode_step(audio.clone().narrow(2, start * hop, n * hop), &mut stream).unwrap());
+        }
+        let streamed = Tensor::cat(parts, 2);
+        let err = (streamed - offline.clone()).abs().max().into_scalar::<f32>();
+        eprintln!("encoder, chunks of {chunk}: max abs error {err:.1e}");
+        assert!(err <= 1e-6, "encoder, chunks of {chunk}: {err}");
+
+        let audio_offline = dec.forward(offline.clone());
+        let mut stream = SeanetStream::default();
+        let mut parts = Vec::new();
+        for start in (0..21).step_by(chunk) {
+            let n = chunk.min(21 - start);
+            parts.push(dec.decode_step(offline.clone().narrow(2, start, n), &mut stream).unwrap());
+        }
+        let err = (Tensor::cat(parts, 2) - audio_offline).abs().max().into_scalar::<f32>();
+        eprintln!("decoder, chunks of {chunk}: max abs error {err:.1e}");
+        assert!(err <= 1e-6, "decoder, chunks of {chunk}: {err}");
+    }
+
+    #[test]
+    fn causal_backbones_stream_like_offline() {
+        let device = Device::flex();
+        device.seed(4);
+        let with_lstm = tiny_encodec(true, PadMode::Constant);
+        let replicate = EncodecConfig { num_residual_layers: 2, ..tiny_encodec(true, PadMode::Replicate) };
+        for cfg in [tiny_soundstream().to_seanet(), with_lstm, replicate] {
+            for chunk in [1, 3, 7] {
+                assert_streams_like_offline(&cfg, chunk, &device);
+            }
+        }
+    }
+
+    #[test]
+    fn streaming_refuses_what_cannot_stream() {
+        let device = Device::flex();
+        let enc = SeanetEncoder::new(&tiny_encodec(true, PadMode::Reflect), &device);
+        let err = enc.encode_step(Tensor::zeros([1, 1, 24], &device), &mut SeanetStream::default()).unwrap_err();
+        assert!(err.to_string().contains("cannot stream"), "{err}");
+        let enc = SeanetEncoder::new(&tiny_soundstream().to_seanet(), &device);
+        let err = enc.encode_step(Tensor::zeros([1, 1, 13], &device), &mut SeanetStream::default()).unwrap_err();
+        assert!(err.to_string().contains("multiple of the hop 12"), "{err}");
+        let cfg = EncodecConfig { trim_right_ratio: 0.5, ..tiny_encodec(true, PadMode::Constant) };
+        let dec = SeanetDecoder::new(&cfg, &device);
+        assert!(dec.decode_step(Tensor::zeros([1, 4, 2], &device), &mut SeanetStream::default()).is_err());
     }
 
     proptest! {

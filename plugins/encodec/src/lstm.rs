@@ -38,15 +38,20 @@ impl LstmLayer {
 
     /// `[batch, time, input] -> [batch, time, hidden]`, starting from zero state.
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let [b, _, _] = x.dims();
+        let zeros = Tensor::<2>::zeros([b, self.hidden()], &x.device());
+        self.forward_from(x, (zeros.clone(), zeros)).0
+    }
+
+    /// [`Self::forward`] from state `(h, c)`, each `[batch, hidden]`; also returns the final state.
+    fn forward_from(&self, x: Tensor<3>, state: (Tensor<2>, Tensor<2>)) -> (Tensor<3>, (Tensor<2>, Tensor<2>)) {
         let [b, t, input] = x.dims();
         let h_size = self.hidden();
-        let device = x.device();
         // The input projection of every step at once; only the recurrence is sequential.
         let bias = (self.bias_ih.val() + self.bias_hh.val()).reshape([1, 4 * h_size]);
         let gates_x = (x.reshape([b * t, input]).matmul(self.weight_ih.val().transpose()) + bias).reshape([b, t, 4 * h_size]);
         let w_hh = self.weight_hh.val().transpose();
-        let mut h = Tensor::<2>::zeros([b, h_size], &device);
-        let mut c = Tensor::<2>::zeros([b, h_size], &device);
+        let (mut h, mut c) = state;
         let mut outputs = Vec::with_capacity(t);
         for step in 0..t {
             let gates = gates_x.clone().narrow(1, step, 1).reshape([b, 4 * h_size]) + h.matmul(w_hh.clone());
@@ -56,7 +61,7 @@ impl LstmLayer {
             h = o * c.clone().tanh();
             outputs.push(h.clone().reshape([b, 1, h_size]));
         }
-        Tensor::cat(outputs, 1)
+        (Tensor::cat(outputs, 1), (h, c))
     }
 }
 
@@ -77,6 +82,20 @@ impl Lstm {
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         self.layers.iter().fold(x, |x, layer| layer.forward(x))
     }
+
+    /// [`Self::forward`] continuing from `state` (one `(h, c)` per layer; empty = zero state), which it updates.
+    pub fn forward_step(&self, x: Tensor<3>, state: &mut Vec<(Tensor<2>, Tensor<2>)>) -> Tensor<3> {
+        let [b, _, _] = x.dims();
+        if state.is_empty() {
+            let zeros = |l: &LstmLayer| Tensor::<2>::zeros([b, l.hidden()], &x.device());
+            *state = self.layers.iter().map(|l| (zeros(l), zeros(l))).collect();
+        }
+        self.layers.iter().zip(state.iter_mut()).fold(x, |x, (layer, s)| {
+            let (y, next) = layer.forward_from(x, s.clone());
+            *s = next;
+            y
+        })
+    }
 }
 
 /// EnCodec's `EncodecLSTM`: an LSTM over time with a skip connection, in conv layout.
@@ -96,5 +115,11 @@ impl SeanetLstm {
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let seq = x.swap_dims(1, 2);
         (self.lstm.forward(seq.clone()) + seq).swap_dims(1, 2)
+    }
+
+    /// [`Self::forward`] on the next chunk of a stream, carrying the recurrent state.
+    pub fn forward_step(&self, x: Tensor<3>, state: &mut Vec<(Tensor<2>, Tensor<2>)>) -> Tensor<3> {
+        let seq = x.swap_dims(1, 2);
+        (self.lstm.forward_step(seq.clone(), state) + seq).swap_dims(1, 2)
     }
 }
