@@ -112,6 +112,7 @@ where
             target_bandwidths_kbps,
             decoder_only: false,
         };
+        codec.check_frame_rates()?;
         // Every offered bandwidth must be reachable with the codebooks there are.
         let most = codec.codebooks_for_bandwidth(*codec.target_bandwidths_kbps.last().unwrap_or(&0.0));
         if most > codec.quantizer.num_quantizers() {
@@ -121,6 +122,29 @@ where
             )));
         }
         Ok(codec)
+    }
+
+    /// Refuses a teacher whose (adapted) feature frames do not advance one per acoustic frame: over a stretch of
+    /// 100 acoustic hops, well past the teacher's receptive field, both must add exactly 100 frames. A teacher
+    /// that gives no frames (none, or a decode-only stand-in) is not checked.
+    fn check_frame_rates(&self) -> Result<()> {
+        let Some(enc) = self.encoder_semantic.as_ref() else { return Ok(()) };
+        let hop = self.hop_length();
+        let span = 100 * hop;
+        let frames = |samples: usize| enc.output_frames(self.semantic_teacher.output_frames(samples));
+        let teacher = frames(2 * span).saturating_sub(frames(span));
+        if teacher == 0 || teacher == 100 {
+            return Ok(());
+        }
+        let rate = |frames: f64| self.sample_rate_hz as f64 * frames / span as f64;
+        Err(XcodecError::Config(format!(
+            "the semantic teacher gives {:.2} frames/s (hop {}) but the acoustic encoder {:.2} frames/s (hop {hop}) at {} Hz, so they cannot align; make the acoustic strides multiply to {}",
+            rate(teacher as f64),
+            span / teacher,
+            rate(100.0),
+            self.sample_rate_hz,
+            span / teacher,
+        )))
     }
 
     /// Samples per frame.

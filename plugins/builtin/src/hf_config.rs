@@ -1,9 +1,10 @@
-//! A transformers `XcodecConfig` (`config.json`) as our [`CodecConfig`].
+//! A transformers `XcodecConfig` or `EncodecConfig` (`config.json`) as our [`CodecConfig`].
 
 use serde::Deserialize;
 use xcodec_core::config::params_table;
 use xcodec_core::{CodecConfig, PartConfig, Result, SemanticAdapterConfig, XcodecError, bandwidth};
 use xcodec_dac::DacConfig;
+use xcodec_encodec::EncodecConfig;
 use xcodec_hubert::{TeacherConfig, TeacherKind};
 use xcodec_rvq::RvqConfig;
 
@@ -57,8 +58,18 @@ fn default_codebook() -> usize {
     1024
 }
 
-/// Reads a transformers `XcodecModel` `config.json`.
+/// Whether a `config.json` describes a transformers `EncodecModel` (`model_type: "encodec"`).
+pub fn is_encodec(text: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .is_some_and(|v| v.get("model_type").and_then(|t| t.as_str()) == Some("encodec"))
+}
+
+/// Reads a transformers `XcodecModel` or `EncodecModel` `config.json`.
 pub fn codec_config_from_hf(text: &str) -> Result<CodecConfig> {
+    if is_encodec(text) {
+        return encodec_config_from_hf(text);
+    }
     let hf: HfXcodec = serde_json::from_str(text).map_err(|e| XcodecError::Config(format!("config.json: {e}")))?;
     let dac = &hf.acoustic_model_config;
     if dac.downsampling_ratios != dac.upsampling_ratios {
@@ -104,6 +115,92 @@ pub fn codec_config_from_hf(text: &str) -> Result<CodecConfig> {
             block_dilations: hf.block_dilations,
             unit_kernel_size: hf.unit_kernel_size,
         },
+        decoder_only: false,
+    };
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+/// The fields of a transformers `EncodecConfig` beyond the SEANet shape (defaults: `facebook/encodec_24khz`).
+#[derive(Deserialize)]
+struct HfEncodec {
+    #[serde(default = "encodec_bandwidths")]
+    target_bandwidths: Vec<f64>,
+    #[serde(default = "encodec_rate")]
+    sampling_rate: u32,
+    #[serde(default = "one")]
+    audio_channels: usize,
+    #[serde(default)]
+    normalize: bool,
+    #[serde(default)]
+    chunk_length_s: Option<f64>,
+    #[serde(default = "default_codebook")]
+    codebook_size: usize,
+    #[serde(default)]
+    codebook_dim: Option<usize>,
+}
+
+fn encodec_bandwidths() -> Vec<f64> {
+    vec![1.5, 3.0, 6.0, 12.0, 24.0]
+}
+fn encodec_rate() -> u32 {
+    24000
+}
+fn one() -> usize {
+    1
+}
+
+/// The SEANet fields of an EnCodec `config.json`, missing ones at transformers' defaults, others ignored.
+fn encodec_shape(json: &serde_json::Value) -> Result<EncodecConfig> {
+    let defaults = serde_json::to_value(EncodecConfig::default()).expect("config serializes");
+    let mut shape = serde_json::Map::new();
+    for (key, default) in defaults.as_object().expect("a struct") {
+        shape.insert(key.clone(), json.get(key).cloned().unwrap_or_else(|| default.clone()));
+    }
+    let cfg: EncodecConfig = serde_json::from_value(serde_json::Value::Object(shape))
+        .map_err(|e| XcodecError::Config(format!("config.json: {e}")))?;
+    cfg.check("encodec")?;
+    Ok(cfg)
+}
+
+/// Reads a transformers `EncodecModel` `config.json` as an acoustic-only codec: the `encodec` part, no teacher,
+/// EnCodec's RVQ (`num_quantizers` as transformers computes it) and its bandwidths.
+fn encodec_config_from_hf(text: &str) -> Result<CodecConfig> {
+    let json: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| XcodecError::Config(format!("config.json: {e}")))?;
+    let hf: HfEncodec =
+        serde_json::from_value(json.clone()).map_err(|e| XcodecError::Config(format!("config.json: {e}")))?;
+    let shape = encodec_shape(&json)?;
+    let unsupported = |what: &str| {
+        Err(XcodecError::Config(format!(
+            "config.json: EnCodec with {what} is not supported (xcodec runs mono, unchunked, unnormalised EnCodec such as facebook/encodec_24khz)"
+        )))
+    };
+    if hf.audio_channels != 1 {
+        return unsupported(&format!("{} audio channels", hf.audio_channels));
+    }
+    if hf.normalize {
+        return unsupported("normalize = true");
+    }
+    if hf.chunk_length_s.is_some() {
+        return unsupported("chunk_length_s set");
+    }
+    if hf.codebook_dim.is_some_and(|d| d != shape.hidden_size) {
+        return unsupported("codebook_dim != hidden_size");
+    }
+    let frame_rate = bandwidth::frame_rate_hz(hf.sampling_rate, shape.hop_length());
+    let top = hf.target_bandwidths.iter().cloned().fold(0.0, f64::max);
+    let num_quantizers = bandwidth::codebooks_for_bandwidth(top, hf.codebook_size, frame_rate);
+    let cfg = CodecConfig {
+        sample_rate_hz: hf.sampling_rate,
+        target_bandwidths_kbps: hf.target_bandwidths.clone(),
+        acoustic: PartConfig { name: "encodec".into(), params: params_table(&shape) },
+        semantic: PartConfig { name: "none".into(), params: toml::Table::new() },
+        quantizer: PartConfig {
+            name: "rvq".into(),
+            params: params_table(&RvqConfig { num_quantizers, codebook_size: hf.codebook_size, ..RvqConfig::default() }),
+        },
+        semantic_adapter: SemanticAdapterConfig::default(),
         decoder_only: false,
     };
     cfg.validate()?;

@@ -15,6 +15,8 @@ pub enum Layout {
     Xcodec,
     /// transformers (`XcodecModel`, `HubertModel`, `WavLMModel`): torch tensor layouts, their key names.
     HuggingFace,
+    /// transformers `EncodecModel`: `encoder.`/`decoder.`/`quantizer.layers.N.codebook.` keys.
+    Encodec,
     /// The original X-Codec research code's `.pth`, for a DAC with this many strided blocks.
     Original {
         /// Strided DAC blocks (4 in the released models).
@@ -33,6 +35,16 @@ pub const HF_KEY_MAP: &[(&str, &str)] = &[
     (r"\.parametrizations\.weight\.original1$", ".weight_v"),
 ];
 
+/// Hugging Face `EncodecModel` key -> our key (weight norm as torch parametrizations or `weight_g`/`weight_v`).
+pub const ENCODEC_KEY_MAP: &[(&str, &str)] = &[
+    (r"^encoder\.", "acoustic_encoder."),
+    (r"^decoder\.", "acoustic_decoder."),
+    (r"^quantizer\.layers\.(\d+)\.codebook\.", "quantizer.layers.$1."),
+    xcodec_encodec::LSTM_KEY_MAP,
+    (r"\.parametrizations\.weight\.original0$", ".weight_g"),
+    (r"\.parametrizations\.weight\.original1$", ".weight_v"),
+];
+
 /// File tensors that inference has no use for and that are not an error to find: the teachers'
 /// pre-training mask embedding.
 pub const IGNORED_KEYS: &[&str] = &[r"(^|\.)masked_spec_embed$"];
@@ -43,6 +55,7 @@ impl Layout {
         match self {
             Layout::Xcodec => vec![],
             Layout::HuggingFace => HF_KEY_MAP.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+            Layout::Encodec => ENCODEC_KEY_MAP.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
             Layout::Original { n_blocks } => crate::original::original_key_map(n_blocks),
         }
     }
@@ -98,7 +111,7 @@ fn load<M: Module>(module: &mut M, path: &Path, layout: Layout, prefix: &str, op
     } else {
         let mut store =
             SafetensorsStore::from_file(path).remap(remap).allow_partial(true).validate(false).skip_enum_variants(true);
-        if layout == Layout::HuggingFace {
+        if matches!(layout, Layout::HuggingFace | Layout::Encodec) {
             store = store.with_from_adapter(PyTorchToBurnAdapter);
         }
         module.load_from(&mut store).map_err(|e| e.to_string())

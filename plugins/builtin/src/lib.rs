@@ -12,8 +12,8 @@ mod parts;
 pub mod pipeline;
 mod resolve;
 
-pub use hf_config::codec_config_from_hf;
-pub use layout::{HF_KEY_MAP, Layout, load_weights, load_weights_except};
+pub use hf_config::{codec_config_from_hf, is_encodec};
+pub use layout::{ENCODEC_KEY_MAP, HF_KEY_MAP, Layout, load_weights, load_weights_except};
 pub use model_dir::{load_model_dir, save_model_dir, write_atomic};
 pub use resolve::{ENCODER_SIDE, LoadedModel, Parts, load_model};
 pub use parts::{AnyAcousticDecoder, AnyAcousticEncoder, AnyQuantizer, AnySemanticTeacher};

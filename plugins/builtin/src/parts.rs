@@ -8,21 +8,28 @@ use xcodec_core::{
 };
 use std::path::PathBuf;
 use xcodec_dac::{DacConfig, DacDecoder, DacEncoder};
+use xcodec_encodec::{EncodecConfig, SeanetDecoder, SeanetEncoder, SoundStreamConfig};
 use xcodec_hubert::{SslTeacher, TeacherConfig, TeacherKind};
 use xcodec_rvq::{ResidualVq, RvqConfig};
 
 /// Any built-in acoustic encoder.
 #[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)] // one per codec: not worth boxing
 pub enum AnyAcousticEncoder {
     /// `dac`.
     Dac(DacEncoder),
+    /// `encodec` or `soundstream` (both SEANet).
+    Seanet(SeanetEncoder),
 }
 
 /// Any built-in acoustic decoder.
 #[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)] // one per codec: not worth boxing
 pub enum AnyAcousticDecoder {
     /// `dac`.
     Dac(DacDecoder),
+    /// `encodec` or `soundstream` (both SEANet).
+    Seanet(SeanetDecoder),
 }
 
 /// Any built-in semantic teacher.
@@ -55,6 +62,17 @@ pub fn acoustic(part: &PartConfig, device: &Device) -> Result<(AnyAcousticEncode
         "dac" => {
             let cfg = DacConfig::from_params(&part.params)?;
             Ok((AnyAcousticEncoder::Dac(DacEncoder::new(&cfg, device)), AnyAcousticDecoder::Dac(DacDecoder::new(&cfg, device))))
+        }
+        name @ ("encodec" | "soundstream") => {
+            let cfg = if name == "encodec" {
+                EncodecConfig::from_params(&part.params)?
+            } else {
+                SoundStreamConfig::from_params(&part.params)?.to_seanet()
+            };
+            Ok((
+                AnyAcousticEncoder::Seanet(SeanetEncoder::new(&cfg, device)),
+                AnyAcousticDecoder::Seanet(SeanetDecoder::new(&cfg, device)),
+            ))
         }
         other => Err(not_built_in(Role::Acoustic, other)),
     }
@@ -119,26 +137,31 @@ impl AcousticEncoder for AnyAcousticEncoder {
     fn forward(&self, audio: Tensor<3>) -> Tensor<3> {
         match self {
             Self::Dac(m) => m.forward(audio),
+            Self::Seanet(m) => m.forward(audio),
         }
     }
     fn latent_dim(&self) -> usize {
         match self {
             Self::Dac(m) => m.latent_dim(),
+            Self::Seanet(m) => m.latent_dim(),
         }
     }
     fn hop_length(&self) -> usize {
         match self {
             Self::Dac(m) => m.hop_length(),
+            Self::Seanet(m) => m.hop_length(),
         }
     }
     fn output_frames(&self, samples: usize) -> usize {
         match self {
             Self::Dac(m) => m.output_frames(samples),
+            Self::Seanet(m) => m.output_frames(samples),
         }
     }
     fn is_causal(&self) -> bool {
         match self {
             Self::Dac(m) => m.is_causal(),
+            Self::Seanet(m) => m.is_causal(),
         }
     }
 }
@@ -147,16 +170,19 @@ impl AcousticDecoder for AnyAcousticDecoder {
     fn forward(&self, latent: Tensor<3>) -> Tensor<3> {
         match self {
             Self::Dac(m) => m.forward(latent),
+            Self::Seanet(m) => m.forward(latent),
         }
     }
     fn latent_dim(&self) -> usize {
         match self {
             Self::Dac(m) => m.latent_dim(),
+            Self::Seanet(m) => m.latent_dim(),
         }
     }
     fn hop_length(&self) -> usize {
         match self {
             Self::Dac(m) => m.hop_length(),
+            Self::Seanet(m) => m.hop_length(),
         }
     }
 }

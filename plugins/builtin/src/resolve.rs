@@ -2,9 +2,11 @@
 //! directory, an original X-Codec `.pth` (with its yaml), or a hub id `org/name[@revision]`.
 
 use crate::layout::{Layout, load_weights_except};
-use crate::{Codec, build_with, codec_config_from_hf, hub, original};
+use crate::{Codec, build_with, codec_config_from_hf, hf_config, hub, original};
+use burn::module::Param;
+use burn::nn::Linear;
 use burn::store::{ModuleStore, PytorchStore};
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use std::path::Path;
 use xcodec_core::{CodecConfig, Result, XcodecError};
 
@@ -76,9 +78,34 @@ fn load_xcodec_dir(dir: &Path, parts: Parts, device: &Device) -> Result<LoadedMo
 fn load_hf(config_json: &Path, weights: &Path, spec: &str, parts: Parts, device: &Device) -> Result<LoadedModel> {
     let text = std::fs::read_to_string(config_json).map_err(|e| XcodecError::file(config_json, e.to_string()))?;
     let config = codec_config_from_hf(&text).map_err(|e| XcodecError::file(config_json, e.to_string()))?;
+    if hf_config::is_encodec(&text) {
+        return load_hf_encodec(config, weights, spec, parts, device);
+    }
     let codec = load_into(&config, weights, Layout::HuggingFace, parts, device)?;
     check_codebooks_trained(&codec, weights)?;
     Ok(finish(config, codec, format!("Hugging Face model {spec}")))
+}
+
+/// A transformers `EncodecModel` as a plain acoustic codec: its encoder, decoder and RVQ, no teacher, and the
+/// composite's `fc_prior`/`fc_post2` (absent from EnCodec) set to the identity, so encode/decode are EnCodec's.
+fn load_hf_encodec(config: CodecConfig, weights: &Path, spec: &str, parts: Parts, device: &Device) -> Result<LoadedModel> {
+    let mut codec = build_with(&config, parts, device)?;
+    let optional = match parts {
+        Parts::All => r"^(fc_prior|fc_post2)\.".to_string(),
+        Parts::DecoderOnly => format!(r"^(fc_prior|fc_post2)\.|{ENCODER_SIDE}"),
+    };
+    load_weights_except(&mut codec, weights, Layout::Encodec, &optional)?;
+    set_identity(&mut codec.fc_prior, device);
+    set_identity(&mut codec.fc_post2, device);
+    check_codebooks_trained(&codec, weights)?;
+    Ok(finish(config, codec, format!("Hugging Face EnCodec model {spec}")))
+}
+
+/// Makes a square `Linear` the identity (weight I, bias 0).
+fn set_identity(linear: &mut Linear, device: &Device) {
+    let n = linear.weight.lazy_shape().dims::<2>()[0];
+    linear.weight = Param::from_tensor(Tensor::eye(n, device));
+    linear.bias = Some(Param::from_tensor(Tensor::zeros([n], device)));
 }
 
 fn load_original(pth: &Path, yaml: Option<&Path>, parts: Parts, device: &Device) -> Result<LoadedModel> {

@@ -1,0 +1,267 @@
+//! EnCodec's convolutions: "same"-style padding computed per call (causal: all on the left), the extra right
+//! padding that makes the last frame whole, weight norm or a time group norm, and the transposed conv's trim.
+
+use crate::config::{NormType, PadMode};
+use burn::module::{Initializer, Module, Param};
+use burn::nn::conv::{Conv1d, Conv1dConfig, ConvTranspose1d, ConvTranspose1dConfig};
+use burn::tensor::ops::PadMode as TensorPadMode;
+use burn::tensor::{Device, Tensor};
+use xcodec_core::nn::{WnConv1d, WnConvTranspose1d};
+
+/// GroupNorm with one group: each example normalised over channels and time, then a per-channel affine.
+#[derive(Module, Debug)]
+pub struct TimeGroupNorm {
+    /// Scale per channel, `[channels]`.
+    pub weight: Param<Tensor<1>>,
+    /// Shift per channel, `[channels]`.
+    pub bias: Param<Tensor<1>>,
+}
+
+/// torch's GroupNorm epsilon.
+const GROUP_NORM_EPS: f64 = 1e-5;
+
+impl TimeGroupNorm {
+    /// Identity affine (scale 1, shift 0), like torch.
+    pub fn new(channels: usize, device: &Device) -> Self {
+        Self {
+            weight: Initializer::Ones.init_with([channels], None, None, device),
+            bias: Initializer::Zeros.init_with([channels], None, None, device),
+        }
+    }
+
+    /// `[batch, channels, time]` -> same shape.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let [b, c, t] = x.dims();
+        let flat = x.clone().reshape([b, c * t]);
+        let mean = flat.clone().mean_dim(1);
+        let var = (flat - mean.clone()).powi_scalar(2).mean_dim(1);
+        let normed = (x - mean.reshape([b, 1, 1])) / (var + GROUP_NORM_EPS).sqrt().reshape([b, 1, 1]);
+        normed * self.weight.val().reshape([1, c, 1]) + self.bias.val().reshape([1, c, 1])
+    }
+}
+
+/// The weights of a conv: weight-normed or plain (the checkpoint names `conv.weight_g`/`conv.weight_v` or `conv.weight`).
+#[derive(Module, Debug)]
+pub enum ConvWeights {
+    /// `weight_norm`.
+    WeightNorm(WnConv1d),
+    /// `time_group_norm` (the norm follows the conv).
+    Plain(Conv1d),
+}
+
+/// A conv with EnCodec's padding (`EncodecConv1d`).
+#[derive(Module, Debug)]
+pub struct SeanetConv1d {
+    /// The convolution, unpadded.
+    pub conv: ConvWeights,
+    /// Time group norm after the conv (`time_group_norm` only).
+    pub norm: Option<TimeGroupNorm>,
+    /// All padding on the left.
+    pub causal: bool,
+    /// What to pad with.
+    #[module(skip)]
+    pub pad_mode: PadMode,
+}
+
+impl SeanetConv1d {
+    /// A conv `in -> out` of `kernel`, `stride`, `dilation` with `norm`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        channels_in: usize,
+        channels_out: usize,
+        kernel: usize,
+        stride: usize,
+        dilation: usize,
+        norm: NormType,
+        causal: bool,
+        pad_mode: PadMode,
+        device: &Device,
+    ) -> Self {
+        let (conv, norm) = match norm {
+            NormType::WeightNorm => (
+                ConvWeights::WeightNorm(WnConv1d::new(channels_in, channels_out, kernel, stride, dilation, 0, true, device)),
+                None,
+            ),
+            NormType::TimeGroupNorm => (
+                ConvWeights::Plain(
+                    Conv1dConfig::new(channels_in, channels_out, kernel)
+                        .with_stride(stride)
+                        .with_dilation(dilation)
+                        .init(device),
+                ),
+                Some(TimeGroupNorm::new(channels_out, device)),
+            ),
+        };
+        Self { conv, norm, causal, pad_mode }
+    }
+
+    /// `(kernel, stride, dilation)`.
+    pub(crate) fn geometry(&self) -> (usize, usize, usize) {
+        match &self.conv {
+            ConvWeights::WeightNorm(c) => (c.weight_v.lazy_shape().dims::<3>()[2], c.stride, c.dilation),
+            ConvWeights::Plain(c) => (c.kernel_size, c.stride, c.dilation),
+        }
+    }
+
+    /// Stride.
+    pub fn stride(&self) -> usize {
+        self.geometry().1
+    }
+
+    /// Output channels.
+    pub fn channels_out(&self) -> usize {
+        match &self.conv {
+            ConvWeights::WeightNorm(c) => c.weight_v.lazy_shape().dims::<3>()[0],
+            ConvWeights::Plain(c) => c.weight.lazy_shape().dims::<3>()[0],
+        }
+    }
+
+    /// Input channels.
+    pub fn channels_in(&self) -> usize {
+        match &self.conv {
+            ConvWeights::WeightNorm(c) => c.weight_v.lazy_shape().dims::<3>()[1],
+            ConvWeights::Plain(c) => c.weight.lazy_shape().dims::<3>()[1],
+        }
+    }
+
+    /// `(left, right)` padding for `len` input samples: the effective kernel minus the stride, plus what makes
+    /// the last window whole (so the output has `ceil(len / stride)` samples).
+    pub fn padding(&self, len: usize) -> (usize, usize) {
+        let (kernel, stride, dilation) = self.geometry();
+        let total = (kernel - 1) * dilation + 1 - stride.min((kernel - 1) * dilation + 1);
+        let extra = len.div_ceil(stride) * stride - len;
+        if self.causal {
+            (total, extra)
+        } else {
+            let right = total / 2;
+            (total - right, right + extra)
+        }
+    }
+
+    /// Output length for `len` input samples.
+    pub fn output_len(&self, len: usize) -> usize {
+        len.div_ceil(self.stride())
+    }
+
+    /// `[batch, in, time] -> [batch, out, ceil(time / stride)]`.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let (left, right) = self.padding(x.dims()[2]);
+        let x = pad1d(x, left, right, self.pad_mode);
+        let y = match &self.conv {
+            ConvWeights::WeightNorm(c) => c.forward(x),
+            ConvWeights::Plain(c) => c.forward(x),
+        };
+        match &self.norm {
+            Some(norm) => norm.forward(y),
+            None => y,
+        }
+    }
+}
+
+/// Pads the last dim like EnCodec's `_pad1d`: a reflection of a signal shorter than the padding first gets
+/// zeros on the right (removed again afterwards), so short inputs work.
+pub fn pad1d(x: Tensor<3>, left: usize, right: usize, mode: PadMode) -> Tensor<3> {
+    if left == 0 && right == 0 {
+        return x;
+    }
+    match mode {
+        PadMode::Constant => x.pad([(left, right)], TensorPadMode::Constant(0.0)),
+        PadMode::Replicate => x.pad([(left, right)], TensorPadMode::Edge),
+        PadMode::Reflect => {
+            let len = x.dims()[2];
+            let max_pad = left.max(right);
+            let extra = if len <= max_pad { max_pad - len + 1 } else { 0 };
+            let x = if extra > 0 { x.pad([(0, extra)], TensorPadMode::Constant(0.0)) } else { x };
+            let padded = x.pad([(left, right)], TensorPadMode::Reflect);
+            let end = padded.dims()[2] - extra;
+            padded.narrow(2, 0, end)
+        }
+    }
+}
+
+/// The weights of a transposed conv: weight-normed or plain.
+#[derive(Module, Debug)]
+pub enum ConvTransposeWeights {
+    /// `weight_norm`.
+    WeightNorm(WnConvTranspose1d),
+    /// `time_group_norm`.
+    Plain(ConvTranspose1d),
+}
+
+/// A transposed conv whose padding is trimmed afterwards (`EncodecConvTranspose1d`): output `time * stride`.
+#[derive(Module, Debug)]
+pub struct SeanetConvTranspose1d {
+    /// The transposed convolution, unpadded.
+    pub conv: ConvTransposeWeights,
+    /// Time group norm after the conv (`time_group_norm` only).
+    pub norm: Option<TimeGroupNorm>,
+    /// Trim on the right (by `trim_right_ratio`) rather than on both sides.
+    pub causal: bool,
+    /// Share of the trim taken on the right when causal.
+    pub trim_right_ratio: f64,
+}
+
+impl SeanetConvTranspose1d {
+    /// A transposed conv `in -> out` of `kernel` and `stride`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        channels_in: usize,
+        channels_out: usize,
+        kernel: usize,
+        stride: usize,
+        norm: NormType,
+        causal: bool,
+        trim_right_ratio: f64,
+        device: &Device,
+    ) -> Self {
+        let (conv, norm) = match norm {
+            NormType::WeightNorm => (
+                ConvTransposeWeights::WeightNorm(WnConvTranspose1d::new(channels_in, channels_out, kernel, stride, 0, 0, device)),
+                None,
+            ),
+            NormType::TimeGroupNorm => (
+                ConvTransposeWeights::Plain(
+                    ConvTranspose1dConfig::new([channels_in, channels_out], kernel).with_stride(stride).init(device),
+                ),
+                Some(TimeGroupNorm::new(channels_out, device)),
+            ),
+        };
+        Self { conv, norm, causal, trim_right_ratio }
+    }
+
+    /// `(kernel, stride)`.
+    pub(crate) fn geometry(&self) -> (usize, usize) {
+        match &self.conv {
+            ConvTransposeWeights::WeightNorm(c) => (c.weight_v.lazy_shape().dims::<3>()[2], c.stride),
+            ConvTransposeWeights::Plain(c) => (c.kernel_size, c.stride),
+        }
+    }
+
+    /// Up-sampling factor.
+    pub fn stride(&self) -> usize {
+        self.geometry().1
+    }
+
+    /// `(left, right)` samples trimmed from the full transposed-conv output.
+    pub fn trim(&self) -> (usize, usize) {
+        let (kernel, stride) = self.geometry();
+        let total = kernel.saturating_sub(stride);
+        let right = if self.causal { (total as f64 * self.trim_right_ratio).ceil() as usize } else { total / 2 };
+        (total - right, right)
+    }
+
+    /// `[batch, in, time] -> [batch, out, time * stride]` (for kernel >= stride).
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let y = match &self.conv {
+            ConvTransposeWeights::WeightNorm(c) => c.forward(x),
+            ConvTransposeWeights::Plain(c) => c.forward(x),
+        };
+        let y = match &self.norm {
+            Some(norm) => norm.forward(y),
+            None => y,
+        };
+        let (left, right) = self.trim();
+        let len = y.dims()[2];
+        y.narrow(2, left, len - left - right)
+    }
+}

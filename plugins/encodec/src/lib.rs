@@ -1,0 +1,205 @@
+//! SEANet acoustic backbones: EnCodec's encoder/decoder exactly as transformers' `EncodecModel` builds them
+//! (residual blocks with compression and dilation growth, ELU, strided/transposed convs with causal or
+//! split padding in reflect/constant/replicate mode, weight norm or time group norm, LSTM with skip), and
+//! SoundStream as SEANet's causal, LSTM-free variant. Registered as the acoustic parts `encodec` and
+//! `soundstream`. Checkpoint names follow transformers (`encoder.layers.N.conv.weight_g`, ...); only the LSTM's
+//! `weight_ih_l{k}` become `lstm.layers.{k}.weight_ih` (see [`lstm`]).
+
+mod config;
+mod conv;
+pub mod lstm;
+mod seanet;
+mod stream;
+
+pub use config::{EncodecConfig, NormType, PadMode, SoundStreamConfig};
+pub use conv::{ConvTransposeWeights, ConvWeights, SeanetConv1d, SeanetConvTranspose1d, TimeGroupNorm, pad1d};
+pub use lstm::{Lstm, LstmLayer, SeanetLstm};
+pub use seanet::{ResnetLayer, SeanetDecoder, SeanetEncoder, SeanetLayer, SeanetResnetBlock};
+pub use stream::SeanetStream;
+
+/// Key map from a transformers `EncodecModel` checkpoint to the module paths here (the LSTM's per-layer names;
+/// weight norm as torch parametrizations or as the older `weight_g`/`weight_v`).
+pub const LSTM_KEY_MAP: (&str, &str) = (r"\.lstm\.(weight|bias)_(ih|hh)_l(\d+)$", ".lstm.layers.$3.${1}_$2");
+
+inventory::submit! {
+    xcodec_core::PartEntry {
+        role: xcodec_core::Role::Acoustic,
+        name: "encodec",
+        description: "EnCodec's SEANet encoder/decoder (ELU residual blocks, LSTM, weight or time-group norm)",
+        default_params: || xcodec_core::config::params_table(&EncodecConfig::default()),
+        check_params: |p| EncodecConfig::from_params(p).map(|_| ()),
+    }
+}
+
+inventory::submit! {
+    xcodec_core::PartEntry {
+        role: xcodec_core::Role::Acoustic,
+        name: "soundstream",
+        description: "SoundStream encoder/decoder: causal SEANet, residual units with dilations 1/3/9, no LSTM",
+        default_params: || xcodec_core::config::params_table(&SoundStreamConfig::default()),
+        check_params: |p| SoundStreamConfig::from_params(p).map(|_| ()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, Distribution, Tensor};
+    use proptest::prelude::*;
+    use xcodec_core::{AcousticDecoder, AcousticEncoder};
+
+    fn tiny_soundstream() -> SoundStreamConfig {
+        SoundStreamConfig { hidden_size: 4, num_filters: 2, strides: vec![2, 3, 2], ..SoundStreamConfig::default() }
+    }
+
+    fn tiny_encodec(causal: bool, pad_mode: PadMode) -> EncodecConfig {
+        EncodecConfig {
+            hidden_size: 4,
+            num_filters: 2,
+            upsampling_ratios: vec![2, 3, 2],
+            use_causal_conv: causal,
+            pad_mode,
+            ..EncodecConfig::default()
+        }
+    }
+
+    fn values(t: Tensor<3>) -> Vec<f32> {
+        t.into_data().try_to_vec::<f32>().unwrap()
+    }
+
+    /// Encoder frame `t` must not move when samples from `(t + 1) * hop` on change; the decoder's samples before
+    /// `f * hop` must not move when latent frames from `f` on change. Both must move after the change.
+    fn assert_causal(enc: &SeanetEncoder, dec: &SeanetDecoder, device: &Device) {
+        let hop = enc.hop_length();
+        let (samples, cut) = (hop * 20, hop * 11 + 5);
+        let audio = Tensor::<3>::random([1, 1, samples], Distribution::Normal(0.0, 0.3), device);
+        let noise = Tensor::<3>::random([1, 1, samples - cut], Distribution::Normal(0.0, 0.3), device);
+        let changed = Tensor::cat(vec![audio.clone().narrow(2, 0, cut), noise], 2);
+        let (a, b) = (enc.forward(audio), enc.forward(changed));
+        let whole = cut / hop;
+        assert_eq!(values(a.clone().narrow(2, 0, whole)), values(b.clone().narrow(2, 0, whole)), "past frames moved");
+        assert_ne!(values(a.clone().narrow(2, whole, 1)), values(b.clone().narrow(2, whole, 1)), "the cut frame did not move");
+
+        let frames = a.dims()[2];
+        let latent = Tensor::<3>::random([1, enc.latent_dim(), frames], Distribution::Normal(0.0, 1.0), device);
+        let later = Tensor::<3>::random([1, enc.latent_dim(), frames - 7], Distribution::Normal(0.0, 1.0), device);
+        let changed = Tensor::cat(vec![latent.clone().narrow(2, 0, 7), later], 2);
+        let (x, y) = (dec.forward(latent), dec.forward(changed));
+        assert_eq!(x.dims(), [1, 1, frames * hop]);
+        assert_eq!(values(x.clone().narrow(2, 0, 7 * hop)), values(y.clone().narrow(2, 0, 7 * hop)), "decoded past moved");
+        assert_ne!(values(x.narrow(2, 7 * hop, hop)), values(y.narrow(2, 7 * hop, hop)));
+    }
+
+    #[test]
+    fn soundstream_is_causal_in_encoder_and_decoder() {
+        let device = Device::flex();
+        device.seed(1);
+        let cfg = tiny_soundstream().to_seanet();
+        let (enc, dec) = (SeanetEncoder::new(&cfg, &device), SeanetDecoder::new(&cfg, &device));
+        assert!(enc.is_causal());
+        assert_eq!((enc.hop_length(), dec.hop_length(), enc.latent_dim(), dec.latent_dim()), (12, 12, 4, 4));
+        // No LSTM, dilations 1/3/9 in every block.
+        assert!(!enc.layers.iter().any(|l| matches!(l, SeanetLayer::Lstm(_))));
+        let resnets = enc.layers.iter().filter(|l| matches!(l, SeanetLayer::Resnet(_))).count();
+        assert_eq!(resnets, 9);
+        assert_causal(&enc, &dec, &device);
+    }
+
+    #[test]
+    fn causal_encodec_with_constant_padding_is_causal_and_reflect_is_not_claimed() {
+        let device = Device::flex();
+        device.seed(2);
+        let cfg = tiny_encodec(true, PadMode::Constant);
+        let (enc, dec) = (SeanetEncoder::new(&cfg, &device), SeanetDecoder::new(&cfg, &device));
+        assert!(enc.is_causal());
+        assert_causal(&enc, &dec, &device);
+        assert!(!SeanetEncoder::new(&tiny_encodec(true, PadMode::Reflect), &device).is_causal());
+        assert!(!SeanetEncoder::new(&tiny_encodec(false, PadMode::Constant), &device).is_causal());
+    }
+
+    #[test]
+    fn config_rejects_what_cannot_be_built() {
+        let table = |s: &str| -> toml::Table { toml::from_str(s).unwrap() };
+        assert_eq!(EncodecConfig::from_params(&toml::Table::new()).unwrap(), EncodecConfig::default());
+        assert_eq!(EncodecConfig::default().hop_length(), 320);
+        assert_eq!(SoundStreamConfig::default().to_seanet().hop_length(), 320);
+        assert!(EncodecConfig::from_params(&table("upsampling_ratios = []")).is_err());
+        let err = EncodecConfig::from_params(&table("pad_mode = \"circular\"")).unwrap_err().to_string();
+        assert!(err.contains("[encodec] params") && err.contains("circular"), "{err}");
+        let err = EncodecConfig::from_params(&table("use_causal_conv = false\ntrim_right_ratio = 0.5")).unwrap_err();
+        assert!(err.to_string().contains("trim_right_ratio"), "{err}");
+        assert!(SoundStreamConfig::from_params(&table("lstm = 2")).unwrap_err().to_string().contains("unknown field"));
+        assert!(SoundStreamConfig::from_params(&table("strides = [2, 0]")).unwrap_err().to_string().contains("[soundstream]"));
+    }
+
+    /// Streams `chunk` frames at a time and compares with the whole-clip forward (encoder latent, RVQ-free
+    /// decoder audio) on 21 frames.
+    fn assert_streams_like_offline(cfg: &EncodecConfig, chunk: usize, device: &Device) {
+        let (enc, dec) = (SeanetEncoder::new(cfg, device), SeanetDecoder::new(cfg, device));
+        let hop = enc.hop_length();
+        let audio = Tensor::<3>::random([2, 1, 21 * hop], Distribution::Normal(0.0, 0.3), device);
+        let offline = enc.forward(audio.clone());
+        let mut stream = SeanetStream::default();
+        let mut parts = Vec::new();
+        for start in (0..21).step_by(chunk) {
+            let n = chunk.min(21 - start);
+            parts.push(enc.encode_step(audio.clone().narrow(2, start * hop, n * hop), &mut stream).unwrap());
+        }
+        let streamed = Tensor::cat(parts, 2);
+        let err = (streamed - offline.clone()).abs().max().into_scalar::<f32>();
+        eprintln!("encoder, chunks of {chunk}: max abs error {err:.1e}");
+        assert!(err <= 1e-6, "encoder, chunks of {chunk}: {err}");
+
+        let audio_offline = dec.forward(offline.clone());
+        let mut stream = SeanetStream::default();
+        let mut parts = Vec::new();
+        for start in (0..21).step_by(chunk) {
+            let n = chunk.min(21 - start);
+            parts.push(dec.decode_step(offline.clone().narrow(2, start, n), &mut stream).unwrap());
+        }
+        let err = (Tensor::cat(parts, 2) - audio_offline).abs().max().into_scalar::<f32>();
+        eprintln!("decoder, chunks of {chunk}: max abs error {err:.1e}");
+        assert!(err <= 1e-6, "decoder, chunks of {chunk}: {err}");
+    }
+
+    #[test]
+    fn causal_backbones_stream_like_offline() {
+        let device = Device::flex();
+        device.seed(4);
+        let with_lstm = tiny_encodec(true, PadMode::Constant);
+        let replicate = EncodecConfig { num_residual_layers: 2, ..tiny_encodec(true, PadMode::Replicate) };
+        for cfg in [tiny_soundstream().to_seanet(), with_lstm, replicate] {
+            for chunk in [1, 3, 7] {
+                assert_streams_like_offline(&cfg, chunk, &device);
+            }
+        }
+    }
+
+    #[test]
+    fn streaming_refuses_what_cannot_stream() {
+        let device = Device::flex();
+        let enc = SeanetEncoder::new(&tiny_encodec(true, PadMode::Reflect), &device);
+        let err = enc.encode_step(Tensor::zeros([1, 1, 24], &device), &mut SeanetStream::default()).unwrap_err();
+        assert!(err.to_string().contains("cannot stream"), "{err}");
+        let enc = SeanetEncoder::new(&tiny_soundstream().to_seanet(), &device);
+        let err = enc.encode_step(Tensor::zeros([1, 1, 13], &device), &mut SeanetStream::default()).unwrap_err();
+        assert!(err.to_string().contains("multiple of the hop 12"), "{err}");
+        let cfg = EncodecConfig { trim_right_ratio: 0.5, ..tiny_encodec(true, PadMode::Constant) };
+        let dec = SeanetDecoder::new(&cfg, &device);
+        assert!(dec.decode_step(Tensor::zeros([1, 4, 2], &device), &mut SeanetStream::default()).is_err());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+        #[test]
+        fn output_frames_predicts_the_encoder(samples in 1usize..200, causal: bool, reflect: bool) {
+            let device = Device::flex();
+            let pad = if reflect { PadMode::Reflect } else { PadMode::Constant };
+            let enc = SeanetEncoder::new(&tiny_encodec(causal, pad), &device);
+            let x = Tensor::<3>::random([1, 1, samples], Distribution::Normal(0.0, 1.0), &device);
+            let z = enc.forward(x);
+            prop_assert_eq!(z.dims()[2], enc.output_frames(samples));
+            prop_assert_eq!(z.dims()[2], samples.div_ceil(12));
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! SEANet encoder and decoder as EnCodec builds them. `layers` is indexed exactly like transformers'
+//! `EncodecEncoder.layers` / `EncodecDecoder.layers` (ELUs included), so checkpoint keys such as
+//! `encoder.layers.1.block.1.conv.weight_g` land on the same path here.
+
+use crate::config::EncodecConfig;
+use crate::conv::{SeanetConv1d, SeanetConvTranspose1d};
+use crate::lstm::SeanetLstm;
+use burn::module::Module;
+use burn::nn::{Elu, EluConfig};
+use burn::tensor::{Device, Tensor};
+use xcodec_core::{AcousticDecoder, AcousticEncoder};
+
+/// A layer of a residual block's branch.
+#[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)] // a handful per model: not worth boxing the convs
+pub enum ResnetLayer {
+    /// ELU (alpha 1).
+    Elu(Elu),
+    /// A conv.
+    Conv(SeanetConv1d),
+}
+
+/// `shortcut(x) + conv(elu(conv(elu(x))))`: a dilated `residual_kernel_size` conv to `dim / compress`
+/// channels, then a 1x1 conv back to `dim` (`EncodecResnetBlock`).
+#[derive(Module, Debug)]
+pub struct SeanetResnetBlock {
+    /// ELU, dilated conv, ELU, 1x1 conv.
+    pub block: Vec<ResnetLayer>,
+    /// 1x1 conv on the residual path (`use_conv_shortcut`), else identity.
+    pub shortcut: Option<SeanetConv1d>,
+}
+
+impl SeanetResnetBlock {
+    fn new(cfg: &EncodecConfig, dim: usize, dilation: usize, device: &Device) -> Self {
+        let conv = |i, o, k, d| SeanetConv1d::new(i, o, k, 1, d, cfg.norm_type, cfg.use_causal_conv, cfg.pad_mode, device);
+        let hidden = dim / cfg.compress;
+        Self {
+            block: vec![
+                ResnetLayer::Elu(EluConfig::new().init()),
+                ResnetLayer::Conv(conv(dim, hidden, cfg.residual_kernel_size, dilation)),
+                ResnetLayer::Elu(EluConfig::new().init()),
+                ResnetLayer::Conv(conv(hidden, dim, 1, 1)),
+            ],
+            shortcut: cfg.use_conv_shortcut.then(|| conv(dim, dim, 1, 1)),
+        }
+    }
+
+    /// Same-shape residual transform.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let y = self.block.iter().fold(x.clone(), |h, layer| match layer {
+            ResnetLayer::Elu(elu) => elu.forward(h),
+            ResnetLayer::Conv(conv) => conv.forward(h),
+        });
+        let skip = match &self.shortcut {
+            Some(conv) => conv.forward(x),
+            None => x,
+        };
+        skip + y
+    }
+}
+
+/// A layer of the encoder or decoder stack.
+#[derive(Module, Debug)]
+pub enum SeanetLayer {
+    /// A (strided) conv.
+    Conv(SeanetConv1d),
+    /// An up-sampling transposed conv.
+    ConvTranspose(SeanetConvTranspose1d),
+    /// A residual block.
+    Resnet(SeanetResnetBlock),
+    /// The LSTM with skip connection.
+    Lstm(SeanetLstm),
+    /// ELU (alpha 1).
+    Elu(Elu),
+}
+
+impl SeanetLayer {
+    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        match self {
+            Self::Conv(m) => m.forward(x),
+            Self::ConvTranspose(m) => m.forward(x),
+            Self::Resnet(m) => m.forward(x),
+            Self::Lstm(m) => m.forward(x),
+            Self::Elu(m) => m.forward(x),
+        }
+    }
+
+    fn elu() -> Self {
+        Self::Elu(EluConfig::new().init())
+    }
+}
+
+fn run(layers: &[SeanetLayer], x: Tensor<3>) -> Tensor<3> {
+    layers.iter().fold(x, |x, layer| layer.forward(x))
+}
+
+fn convs(layers: &[SeanetLayer]) -> impl Iterator<Item = &SeanetConv1d> {
+    layers.iter().filter_map(|l| match l {
+        SeanetLayer::Conv(c) => Some(c),
+        _ => None,
+    })
+}
+
+/// Waveform `[batch, 1, samples]` -> latent `[batch, hidden_size, ceil(samples / hop)]`.
+#[derive(Module, Debug)]
+pub struct SeanetEncoder {
+    /// Conv, then per stage residual blocks, ELU and a strided conv; LSTM, ELU, conv to the latent.
+    pub layers: Vec<SeanetLayer>,
+    /// Every output frame depends on past samples only (see [`EncodecConfig::is_causal`]).
+    pub causal: bool,
+}
+
+impl SeanetEncoder {
+    /// Builds the encoder for `cfg` (mono input).
+    pub fn new(cfg: &EncodecConfig, device: &Device) -> Self {
+        let conv = |i, o, k, s| SeanetConv1d::new(i, o, k, s, 1, cfg.norm_type, cfg.use_causal_conv, cfg.pad_mode, device);
+        let mut layers = vec![SeanetLayer::Conv(conv(1, cfg.num_filters, cfg.kernel_size, 1))];
+        let mut dim = cfg.num_filters;
+        for &ratio in cfg.upsampling_ratios.iter().rev() {
+            for dilation in cfg.dilations() {
+                layers.push(SeanetLayer::Resnet(SeanetResnetBlock::new(cfg, dim, dilation, device)));
+            }
+            layers.push(SeanetLayer::elu());
+            layers.push(SeanetLayer::Conv(conv(dim, dim * 2, ratio * 2, ratio)));
+            dim *= 2;
+        }
+        if cfg.num_lstm_layers > 0 {
+            layers.push(SeanetLayer::Lstm(SeanetLstm::new(dim, cfg.num_lstm_layers, device)));
+        }
+        layers.push(SeanetLayer::elu());
+        layers.push(SeanetLayer::Conv(conv(dim, cfg.hidden_size, cfg.last_kernel_size, 1)));
+        Self { layers, causal: cfg.is_causal() }
+    }
+}
+
+impl AcousticEncoder for SeanetEncoder {
+    fn forward(&self, audio: Tensor<3>) -> Tensor<3> {
+        run(&self.layers, audio)
+    }
+
+    fn latent_dim(&self) -> usize {
+        convs(&self.layers).last().map_or(0, |c| c.channels_out())
+    }
+
+    fn hop_length(&self) -> usize {
+        convs(&self.layers).map(|c| c.stride()).product()
+    }
+
+    fn output_frames(&self, samples: usize) -> usize {
+        convs(&self.layers).fold(samples, |len, c| c.output_len(len))
+    }
+
+    fn is_causal(&self) -> bool {
+        self.causal
+    }
+}
+
+/// Latent `[batch, hidden_size, frames]` -> waveform `[batch, 1, frames * hop]`.
+#[derive(Module, Debug)]
+pub struct SeanetDecoder {
+    /// Conv, LSTM, then per stage ELU, transposed conv and residual blocks; ELU, conv to one channel.
+    pub layers: Vec<SeanetLayer>,
+}
+
+impl SeanetDecoder {
+    /// Builds the decoder for `cfg` (mono output).
+    pub fn new(cfg: &EncodecConfig, device: &Device) -> Self {
+        let conv = |i, o, k| SeanetConv1d::new(i, o, k, 1, 1, cfg.norm_type, cfg.use_causal_conv, cfg.pad_mode, device);
+        let mut dim = cfg.num_filters << cfg.upsampling_ratios.len();
+        let mut layers = vec![SeanetLayer::Conv(conv(cfg.hidden_size, dim, cfg.kernel_size))];
+        if cfg.num_lstm_layers > 0 {
+            layers.push(SeanetLayer::Lstm(SeanetLstm::new(dim, cfg.num_lstm_layers, device)));
+        }
+        for &ratio in &cfg.upsampling_ratios {
+            layers.push(SeanetLayer::elu());
+            layers.push(SeanetLayer::ConvTranspose(SeanetConvTranspose1d::new(
+                dim,
+                dim / 2,
+                ratio * 2,
+                ratio,
+                cfg.norm_type,
+                cfg.use_causal_conv,
+                cfg.trim_right_ratio,
+                device,
+            )));
+            dim /= 2;
+            for dilation in cfg.dilations() {
+                layers.push(SeanetLayer::Resnet(SeanetResnetBlock::new(cfg, dim, dilation, device)));
+            }
+        }
+        layers.push(SeanetLayer::elu());
+        layers.push(SeanetLayer::Conv(conv(dim, 1, cfg.last_kernel_size)));
+        Self { layers }
+    }
+}
+
+impl AcousticDecoder for SeanetDecoder {
+    fn forward(&self, latent: Tensor<3>) -> Tensor<3> {
+        run(&self.layers, latent)
+    }
+
+    fn latent_dim(&self) -> usize {
+        convs(&self.layers).next().map_or(0, |c| c.channels_in())
+    }
+
+    fn hop_length(&self) -> usize {
+        self.layers
+            .iter()
+            .filter_map(|l| match l {
+                SeanetLayer::ConvTranspose(c) => Some(c.stride()),
+                _ => None,
+            })
+            .product()
+    }
+}

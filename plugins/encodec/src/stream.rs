@@ -1,0 +1,207 @@
+//! Streaming for causal SEANets: chunks of whole frames in, the same frames out as the whole-clip forward,
+//! with the state carried between calls — per conv its last `kernel - stride` inputs (the left padding the
+//! whole-clip forward would have seen), per LSTM layer `(h, c)`, per transposed conv the overlap its last
+//! frames add to the next chunk.
+
+use crate::config::PadMode;
+use crate::conv::{ConvTransposeWeights, ConvWeights, SeanetConv1d, SeanetConvTranspose1d};
+use crate::lstm::SeanetLstm;
+use crate::seanet::{ResnetLayer, SeanetDecoder, SeanetEncoder, SeanetLayer, SeanetResnetBlock};
+use burn::tensor::Tensor;
+use xcodec_core::{AcousticDecoder, AcousticEncoder, Result, XcodecError};
+
+/// What one stateful layer carries between chunks.
+#[derive(Debug, Clone)]
+enum Slot {
+    /// Not yet used (first chunk).
+    Fresh,
+    /// A conv's last inputs.
+    Inputs(Tensor<3>),
+    /// An LSTM's `(h, c)` per layer.
+    Recurrent(Vec<(Tensor<2>, Tensor<2>)>),
+    /// A transposed conv's overlap into the next chunk (without bias).
+    Overlap(Tensor<3>),
+}
+
+/// The carried state of one encoder or decoder stream. Start each stream with `SeanetStream::default()`.
+#[derive(Debug, Clone, Default)]
+pub struct SeanetStream {
+    slots: Vec<Slot>,
+    cursor: usize,
+}
+
+impl SeanetStream {
+    /// The next stateful layer's slot, in forward order.
+    fn next(&mut self) -> &mut Slot {
+        if self.cursor == self.slots.len() {
+            self.slots.push(Slot::Fresh);
+        }
+        self.cursor += 1;
+        &mut self.slots[self.cursor - 1]
+    }
+}
+
+impl SeanetConv1d {
+    /// Whether this conv streams exactly: causal, not reflecting, no time group norm.
+    pub fn streamable(&self) -> bool {
+        self.causal && self.pad_mode != PadMode::Reflect && self.norm.is_none()
+    }
+
+    fn forward_step(&self, x: Tensor<3>, stream: &mut SeanetStream) -> Tensor<3> {
+        let (kernel, stride, dilation) = self.geometry();
+        let total = ((kernel - 1) * dilation + 1).saturating_sub(stride);
+        let slot = stream.next();
+        if total == 0 {
+            return self.forward(x);
+        }
+        let [b, c, _] = x.dims();
+        let past = match slot {
+            Slot::Inputs(t) => t.clone(),
+            _ if self.pad_mode == PadMode::Replicate => x.clone().narrow(2, 0, 1).repeat_dim(2, total),
+            _ => Tensor::zeros([b, c, total], &x.device()),
+        };
+        let full = Tensor::cat(vec![past, x], 2);
+        let len = full.dims()[2];
+        *slot = Slot::Inputs(full.clone().narrow(2, len - total, total));
+        // The past stands in for the left padding; chunks of whole frames need no right padding.
+        match &self.conv {
+            ConvWeights::WeightNorm(c) => c.forward(full),
+            ConvWeights::Plain(c) => c.forward(full),
+        }
+    }
+}
+
+impl SeanetConvTranspose1d {
+    /// Whether this transposed conv streams exactly: all trimming on the right, no time group norm.
+    pub fn streamable(&self) -> bool {
+        self.causal && self.trim_right_ratio == 1.0 && self.norm.is_none()
+    }
+
+    fn forward_step(&self, x: Tensor<3>, stream: &mut SeanetStream) -> Tensor<3> {
+        let (kernel, stride) = self.geometry();
+        let total = kernel.saturating_sub(stride);
+        let frames = x.dims()[2];
+        let y = match &self.conv {
+            ConvTransposeWeights::WeightNorm(c) => c.forward(x),
+            ConvTransposeWeights::Plain(c) => c.forward(x),
+        };
+        let slot = stream.next();
+        if total == 0 {
+            return y;
+        }
+        let len = y.dims()[2];
+        let y = match slot {
+            Slot::Overlap(prev) => Tensor::cat(vec![y.clone().narrow(2, 0, total) + prev.clone(), y.narrow(2, total, len - total)], 2),
+            _ => y,
+        };
+        let bias = match &self.conv {
+            ConvTransposeWeights::WeightNorm(c) => c.bias.as_ref().map(|b| b.val()),
+            ConvTransposeWeights::Plain(c) => c.bias.as_ref().map(|b| b.val()),
+        };
+        let tail = y.clone().narrow(2, frames * stride, total);
+        let tail = match bias {
+            Some(b) => {
+                let c = b.dims()[0];
+                tail - b.reshape([1, c, 1])
+            }
+            None => tail,
+        };
+        *slot = Slot::Overlap(tail);
+        y.narrow(2, 0, frames * stride)
+    }
+}
+
+impl SeanetLstm {
+    fn step(&self, x: Tensor<3>, stream: &mut SeanetStream) -> Tensor<3> {
+        let slot = stream.next();
+        let mut state = match slot {
+            Slot::Recurrent(s) => std::mem::take(s),
+            _ => Vec::new(),
+        };
+        let y = self.forward_step(x, &mut state);
+        *slot = Slot::Recurrent(state);
+        y
+    }
+}
+
+impl SeanetResnetBlock {
+    fn streamable(&self) -> bool {
+        self.block.iter().all(|l| !matches!(l, ResnetLayer::Conv(c) if !c.streamable()))
+            && self.shortcut.as_ref().is_none_or(|c| c.streamable())
+    }
+
+    fn forward_step(&self, x: Tensor<3>, stream: &mut SeanetStream) -> Tensor<3> {
+        let mut y = x.clone();
+        for layer in &self.block {
+            y = match layer {
+                ResnetLayer::Elu(elu) => elu.forward(y),
+                ResnetLayer::Conv(conv) => conv.forward_step(y, stream),
+            };
+        }
+        let skip = match &self.shortcut {
+            Some(conv) => conv.forward_step(x, stream),
+            None => x,
+        };
+        skip + y
+    }
+}
+
+impl SeanetLayer {
+    fn streamable(&self) -> bool {
+        match self {
+            Self::Conv(c) => c.streamable(),
+            Self::ConvTranspose(c) => c.streamable(),
+            Self::Resnet(r) => r.streamable(),
+            Self::Lstm(_) | Self::Elu(_) => true,
+        }
+    }
+
+    fn forward_step(&self, x: Tensor<3>, stream: &mut SeanetStream) -> Tensor<3> {
+        match self {
+            Self::Conv(m) => m.forward_step(x, stream),
+            Self::ConvTranspose(m) => m.forward_step(x, stream),
+            Self::Resnet(m) => m.forward_step(x, stream),
+            Self::Lstm(m) => m.step(x, stream),
+            Self::Elu(m) => m.forward(x),
+        }
+    }
+}
+
+fn run_step(layers: &[SeanetLayer], x: Tensor<3>, stream: &mut SeanetStream, what: &str) -> Result<Tensor<3>> {
+    if !layers.iter().all(SeanetLayer::streamable) {
+        return Err(XcodecError::Config(format!(
+            "this {what} cannot stream: it needs causal convs without reflect padding or time group norm (and trim_right_ratio = 1)"
+        )));
+    }
+    stream.cursor = 0;
+    Ok(layers.iter().fold(x, |x, layer| layer.forward_step(x, stream)))
+}
+
+impl SeanetEncoder {
+    /// Encodes the next chunk of a stream: `audio [batch, 1, k * hop]` -> `latent [batch, hidden, k]`, equal to
+    /// the same frames of [`AcousticEncoder::forward`] on everything streamed so far.
+    pub fn encode_step(&self, audio: Tensor<3>, stream: &mut SeanetStream) -> Result<Tensor<3>> {
+        let (samples, hop) = (audio.dims()[2], self.hop_length());
+        if samples == 0 || samples % hop != 0 {
+            return Err(XcodecError::Input(format!(
+                "a stream chunk must be a whole number of frames: {samples} samples is not a multiple of the hop {hop}"
+            )));
+        }
+        run_step(&self.layers, audio, stream, "encoder")
+    }
+}
+
+impl SeanetDecoder {
+    /// Decodes the next chunk of a stream: `latent [batch, hidden, k]` -> `audio [batch, 1, k * hop]`, equal to
+    /// the same samples of [`AcousticDecoder::forward`] on everything streamed so far.
+    pub fn decode_step(&self, latent: Tensor<3>, stream: &mut SeanetStream) -> Result<Tensor<3>> {
+        if latent.dims()[2] == 0 || latent.dims()[1] != self.latent_dim() {
+            return Err(XcodecError::Input(format!(
+                "a stream chunk must be [batch, {}, frames >= 1], got {:?}",
+                self.latent_dim(),
+                latent.dims()
+            )));
+        }
+        run_step(&self.layers, latent, stream, "decoder")
+    }
+}

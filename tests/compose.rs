@@ -1,0 +1,76 @@
+//! Every acoustic backbone composes with every teacher: `dac`, `encodec` and `soundstream` x `none`, `hubert`
+//! and `wavlm` (tiny teachers from `tests/fixtures/teachers`) build, encode and decode a clip, and survive a
+//! save/load round trip; a backbone whose frame rate cannot align with the teacher's is refused in one line.
+
+mod common;
+
+use burn::tensor::{Device, Distribution, Tensor};
+use common::fixture;
+use xcodec_builtin::{build_pretrained, load_model_dir, save_model_dir};
+use xcodec_core::{AcousticEncoder, CodecConfig};
+
+/// Tiny widths for each backbone (hop 320 as the defaults).
+fn small(acoustic: &str) -> Vec<String> {
+    let sets: &[&str] = match acoustic {
+        "dac" => &["acoustic.params.encoder_width=2", "acoustic.params.latent_dim=8", "acoustic.params.decoder_width=32"],
+        _ => &["acoustic.params.num_filters=2", "acoustic.params.hidden_size=8"],
+    };
+    sets.iter().map(|s| s.to_string()).collect()
+}
+
+fn config(acoustic: &str, semantic: &str, extra: &[&str]) -> CodecConfig {
+    let mut sets = small(acoustic);
+    sets.push("quantizer.params.codebook_size=64".into());
+    // 6 bits x 50 Hz = 0.3 kbps a codebook: 1, 2 and 8 codebooks.
+    sets.push("target_bandwidths_kbps=[0.3, 0.6, 2.4]".into());
+    if semantic != "none" {
+        let dir = fixture(&format!("teachers/{semantic}_base"));
+        sets.push(format!("semantic.params.pretrained=\"{}\"", dir.display()));
+    }
+    sets.extend(extra.iter().map(|s| s.to_string()));
+    CodecConfig::with_parts(acoustic, semantic, "rvq").unwrap().with_overrides(&sets).unwrap()
+}
+
+#[test]
+fn every_backbone_composes_with_every_teacher_and_round_trips() {
+    let device = Device::flex();
+    device.seed(5);
+    for acoustic in ["dac", "encodec", "soundstream"] {
+        for semantic in ["none", "hubert", "wavlm"] {
+            let cfg = config(acoustic, semantic, &[]);
+            let (cfg, codec) = build_pretrained(&cfg, &device).unwrap_or_else(|e| panic!("{acoustic} x {semantic}: {e}"));
+            assert_eq!(codec.frame_rate_hz(), 50.0);
+            assert_eq!(codec.acoustic_encoder.is_causal(), acoustic == "soundstream", "{acoustic}");
+            for samples in [8000, 8000 + 123] {
+                let audio = Tensor::<3>::random([1, 1, samples], Distribution::Normal(0.0, 0.1), &device);
+                let codes = codec.encode(audio.clone(), 2.4).unwrap();
+                let frames = codec.output_frames(samples);
+                assert_eq!(codes.dims(), [1, 8, frames], "{acoustic} x {semantic}, {samples} samples");
+                assert_eq!(codec.decode(codes).unwrap().dims(), [1, 1, frames * 320]);
+                let out = codec.forward_train(audio, 2);
+                assert_eq!(out.semantic_loss.is_some(), semantic != "none");
+            }
+            let dir = tempfile::tempdir().unwrap();
+            save_model_dir(dir.path(), &cfg, &codec).unwrap();
+            let (_, loaded) = load_model_dir(dir.path(), &device).unwrap();
+            let audio = Tensor::<3>::random([1, 1, 3200], Distribution::Normal(0.0, 0.1), &device);
+            codec.encode(audio.clone(), 0.6).unwrap().into_data().assert_eq(&loaded.encode(audio, 0.6).unwrap().into_data(), true);
+        }
+    }
+}
+
+#[test]
+fn a_backbone_whose_frame_rate_cannot_align_with_the_teacher_is_refused() {
+    let device = Device::flex();
+    for (acoustic, strides) in [("encodec", "acoustic.params.upsampling_ratios=[8, 5, 4, 3]"), ("soundstream", "acoustic.params.strides=[2, 4, 5, 4]")] {
+        let cfg = config(acoustic, "hubert", &[strides]);
+        let err = build_pretrained(&cfg, &device).err().unwrap_or_else(|| panic!("{acoustic}: built")).to_string();
+        assert!(!err.contains('\n'), "{err}");
+        assert!(err.contains("50.00 frames/s") && err.contains("cannot align") && err.contains("multiply to 320"), "{err}");
+        let acoustic_rate = if acoustic == "encodec" { "33.33 frames/s (hop 480)" } else { "100.00 frames/s (hop 160)" };
+        assert!(err.contains(acoustic_rate), "{err}");
+        // Without a teacher the same backbone is fine.
+        let cfg = config(acoustic, "none", &[strides, "target_bandwidths_kbps=[0.1]"]);
+        assert!(build_pretrained(&cfg, &device).is_ok(), "{acoustic} x none");
+    }
+}
