@@ -16,8 +16,10 @@ pub struct TrainConfig {
     pub data: DataConfig,
     /// Optimisation, schedule, checkpoints.
     pub train: TrainSettings,
-    /// Loss weights.
-    pub loss: LossWeights,
+    /// Loss weights and shapes.
+    pub loss: LossConfig,
+    /// Which discriminators, and their shapes.
+    pub discriminator: crate::discriminators::DiscriminatorConfig,
 }
 
 /// Where the audio comes from and how it is cut.
@@ -112,10 +114,10 @@ impl Default for TrainSettings {
     }
 }
 
-/// Weights of the generator's losses (0 turns a loss off).
+/// The generator's losses: weights (0 turns a loss off) and shapes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct LossWeights {
+pub struct LossConfig {
     /// Multi-resolution STFT loss (spectral convergence + log magnitude).
     pub stft: f64,
     /// Sub-band (PQMF) multi-resolution STFT loss.
@@ -130,11 +132,31 @@ pub struct LossWeights {
     pub semantic: f64,
     /// Commitment loss of the quantizer.
     pub commitment: f64,
+    /// How adversarial and feature-matching terms combine over sub-discriminators (X-Codec: mean).
+    pub reduction: crate::losses::Reduction,
+    /// Resolutions of the full-band STFT loss.
+    pub stft_resolutions: crate::losses::MultiResolutionStftLossConfig,
+    /// PQMF bank and resolutions of the sub-band STFT loss.
+    pub subband: crate::losses::SubbandStftLossConfig,
+    /// Scales of the mel loss (its sample rate is the codec's).
+    pub mel_scales: crate::losses::MultiScaleMelLossConfig,
 }
 
-impl Default for LossWeights {
+impl Default for LossConfig {
     fn default() -> Self {
-        Self { stft: 1.0, subband_stft: 1.0, mel: 0.0, adversarial: 1.0, feature_matching: 20.0, semantic: 100.0, commitment: 1.0 }
+        Self {
+            stft: 1.0,
+            subband_stft: 1.0,
+            mel: 0.0,
+            adversarial: 1.0,
+            feature_matching: 20.0,
+            semantic: 100.0,
+            commitment: 1.0,
+            reduction: Default::default(),
+            stft_resolutions: Default::default(),
+            subband: Default::default(),
+            mel_scales: Default::default(),
+        }
     }
 }
 

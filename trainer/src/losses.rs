@@ -103,6 +103,52 @@ impl MultiResolutionStftLoss {
     }
 }
 
+/// Per resolution, `sqrt(mean_i ||S_real_i||_F^2)` over the signals of a whole step's batch: the
+/// spectral-convergence denominators that make the loss a sum over examples (see
+/// [`MultiResolutionStftLoss::forward_flat_with_norms`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReferenceNorms(pub Vec<f64>);
+
+impl MultiResolutionStftLoss {
+    /// The [`ReferenceNorms`] of `[signals, samples]` target signals.
+    pub fn reference_norms_flat(&self, real: Tensor<2>) -> Result<ReferenceNorms> {
+        let signals = real.dims()[0] as f64;
+        let norms = self
+            .stfts
+            .iter()
+            .map(|stft| {
+                let mag = stft.magnitude(real.clone(), POWER_FLOOR)?;
+                Ok((mag.powi_scalar(2).sum().into_scalar::<f64>() / signals).sqrt())
+            })
+            .collect::<Result<_>>()?;
+        Ok(ReferenceNorms(norms))
+    }
+
+    /// Like [`Self::forward_flat`], but spectral convergence is `mean_i ||S_real_i - S_fake_i||_F / norm`
+    /// with the batch-wide `norms`: a mean over signals, so any split of a batch into shards sums to the same
+    /// loss and gradients. For one signal it equals ParallelWaveGAN's `||S_real - S_fake||_F / ||S_real||_F`;
+    /// for more, the numerator is the mean of the signals' norms rather than the norm of all of them.
+    pub fn forward_flat_with_norms(&self, fake: Tensor<2>, real: Tensor<2>, norms: &ReferenceNorms) -> Result<StftLossTerms> {
+        if norms.0.len() != self.stfts.len() {
+            return Err(XcodecError::Input(format!("STFT loss: {} reference norms for {} resolutions", norms.0.len(), self.stfts.len())));
+        }
+        let mut sc = Vec::with_capacity(self.stfts.len());
+        let mut mag = Vec::with_capacity(self.stfts.len());
+        for (stft, norm) in self.stfts.iter().zip(&norms.0) {
+            let fake_mag = stft.magnitude(fake.clone(), POWER_FLOOR)?;
+            let real_mag = stft.magnitude(real.clone(), POWER_FLOOR)?;
+            let per_signal = (real_mag.clone() - fake_mag.clone()).powi_scalar(2).sum_dim(2).sum_dim(1).sqrt();
+            sc.push(per_signal.mean().reshape([1]).div_scalar(norm.max(1e-12)));
+            mag.push((fake_mag.log() - real_mag.log()).abs().mean());
+        }
+        let n = self.stfts.len() as f64;
+        Ok(StftLossTerms {
+            spectral_convergence: Tensor::cat(sc, 0).sum().div_scalar(n),
+            log_magnitude: Tensor::cat(mag, 0).sum().div_scalar(n),
+        })
+    }
+}
+
 /// Sub-band STFT loss parameters: a PQMF bank and the resolutions applied to every band.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -141,6 +187,25 @@ impl SubbandStftLoss {
         let real = self.pqmf.analysis(real)?;
         let [batch, bands, len] = fake.dims();
         self.stft.forward_flat(fake.reshape([batch * bands, len]), real.reshape([batch * bands, len]))
+    }
+}
+
+impl SubbandStftLoss {
+    /// The [`ReferenceNorms`] of `[batch, 1, samples]` target audio, over its band signals.
+    pub fn reference_norms(&self, real: Tensor<3>) -> Result<ReferenceNorms> {
+        let bands = self.pqmf.analysis(real)?;
+        let [batch, n, len] = bands.dims();
+        self.stft.reference_norms_flat(bands.reshape([batch * n, len]))
+    }
+
+    /// [`Self::forward`] with batch-wide spectral-convergence denominators (see
+    /// [`MultiResolutionStftLoss::forward_flat_with_norms`]).
+    pub fn forward_with_norms(&self, fake: Tensor<3>, real: Tensor<3>, norms: &ReferenceNorms) -> Result<StftLossTerms> {
+        check_pair(&fake, &real)?;
+        let fake = self.pqmf.analysis(fake)?;
+        let real = self.pqmf.analysis(real)?;
+        let [batch, bands, len] = fake.dims();
+        self.stft.forward_flat_with_norms(fake.reshape([batch * bands, len]), real.reshape([batch * bands, len]), norms)
     }
 }
 
