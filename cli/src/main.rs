@@ -5,6 +5,7 @@ mod device;
 mod info;
 mod jobs;
 mod list;
+mod train;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -51,6 +52,8 @@ enum Command {
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
     },
+    /// Train a codec (GAN + STFT/mel + semantic + commitment losses), resumable, on one or several devices.
+    Train(train::TrainArgs),
 }
 
 /// Options that say how to read `--model`.
@@ -99,6 +102,11 @@ fn build(args: &BuildArgs) -> anyhow::Result<()> {
     device.seed(args.seed);
     let (cfg, codec) = xcodec_builtin::build_pretrained(&cfg, &device)?;
     xcodec_builtin::save_model_dir(&args.output, &cfg, &codec)?;
+    // A training config to fill in: `xcodec train --model DIR --set data.train_list=...` reads it.
+    let train_toml = args.output.join(xcodec_trainer::train::RUN_CONFIG);
+    if !train_toml.exists() {
+        xcodec_builtin::write_atomic(&train_toml, xcodec_trainer::TrainConfig::default().to_toml().as_bytes())?;
+    }
     let params: usize = codec.parameter_counts().iter().map(|(_, n)| n).sum();
     println!(
         "built {} + {} + {} ({:.1} M parameters) -> {}",
@@ -136,6 +144,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("converted {} -> {}{}", loaded.source, output.display(), if decoder_only { " (decoder only)" } else { "" });
             Ok(())
         }
+        Command::Train(args) => train::run(&args),
     }
 }
 

@@ -97,7 +97,6 @@ pub fn train(opts: TrainOptions, on_event: &mut dyn FnMut(Event)) -> Result<Summ
     if !resume && last.is_some() {
         return Err(XcodecError::file(&run_dir, "already holds a training run; pass --resume to continue it, or choose another -o"));
     }
-    std::fs::create_dir_all(&run_dir).map_err(|e| XcodecError::file(&run_dir, format!("cannot create: {e}")))?;
 
     let seed = cfg.train.seed;
     main.seed(seed);
@@ -120,12 +119,13 @@ pub fn train(opts: TrainOptions, on_event: &mut dyn FnMut(Event)) -> Result<Summ
     };
     // The teacher is frozen: no graph is built through it.
     codec.semantic_teacher = codec.semantic_teacher.no_grad();
-    let mut run_cfg = cfg.clone();
-    run_cfg.codec = Some(codec_cfg.clone());
-    xcodec_builtin::write_atomic(&run_dir.join(RUN_CONFIG), run_cfg.to_toml().as_bytes())?;
-
     let end = cfg.train.max_steps;
-    let mut metrics = MetricsLog::open(&run_dir.join(METRICS), resume.then_some(start))?;
+    if end <= start {
+        return Err(XcodecError::Config(format!(
+            "the run is already at step {start} and train.max_steps is {end}; raise it (--max-steps N) to train further"
+        )));
+    }
+    // Everything that can be checked is checked before the run directory is written.
     let cropper = Cropper {
         list: AudioList::read(&cfg.data.train_list, codec_cfg.sample_rate_hz)?,
         segment_samples: cfg.data.segment_samples,
@@ -133,11 +133,17 @@ pub fn train(opts: TrainOptions, on_event: &mut dyn FnMut(Event)) -> Result<Summ
         seed,
     };
     let valid_clips = load_valid_clips(&cfg, codec_cfg.sample_rate_hz)?;
-    if end <= start {
-        return Err(XcodecError::Config(format!(
-            "the run is already at step {start} and train.max_steps is {end}; raise it (--max-steps N) to train further"
-        )));
+    let samples = cfg.data.segment_samples;
+    let out_len = samples.min(codec.output_frames(samples) * codec.hop_length());
+    if objective.adversarial() {
+        disc.valid().forward(Tensor::zeros([1, 1, out_len], &main.clone().inner())).map_err(|e| {
+            XcodecError::Config(format!("data.segment_samples = {samples}: {e} (raise data.segment_samples or change [discriminator])"))
+        })?;
     }
+    let mut run_cfg = cfg.clone();
+    run_cfg.codec = Some(codec_cfg.clone());
+    xcodec_builtin::write_atomic(&run_dir.join(RUN_CONFIG), run_cfg.to_toml().as_bytes())?;
+    let mut metrics = MetricsLog::open(&run_dir.join(METRICS), resume.then_some(start))?;
     let per_step = cfg.train.batch_size * cfg.train.accumulate;
     let mut loader = Loader::start(cropper, start, end, per_step, cfg.data.workers);
     on_event(Event::Started { start, end, trainable: (trainable_params(&codec), trainable_params(&disc)) });
@@ -159,8 +165,6 @@ pub fn train(opts: TrainOptions, on_event: &mut dyn FnMut(Event)) -> Result<Summ
             let x = codec.joint_embedding(first, teacher).detach();
             codec.quantizer.init_codebooks(x, derive_seed(seed, 5, 0));
         }
-        let samples = cfg.data.segment_samples;
-        let out_len = samples.min(codec.output_frames(samples) * codec.hop_length());
         let norms = objective.step_norms(to_tensor(&batch.items, &main).narrow(2, 0, out_len))?;
         let shards = shard(&batch.items, cfg.train.accumulate, &devices);
         let total_items = batch.items.len() as f64;

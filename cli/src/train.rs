@@ -1,0 +1,105 @@
+//! `xcodec train`: argument handling and progress for the trainer library.
+
+use crate::device;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use xcodec_trainer::metrics::Record;
+use xcodec_trainer::train::{Event, RUN_CONFIG, TrainOptions};
+use xcodec_trainer::TrainConfig;
+
+/// `xcodec train` arguments.
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    /// Training config (TOML: [data], [train], [loss], [discriminator], optional [codec]). Default: the
+    /// `train.toml` of --model when it has one (written by `xcodec build`), else the built-in defaults.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Start from this model directory (made by `xcodec build` or `xcodec convert`) instead of a [codec] section.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Override a config value, e.g. `--set data.train_list=train.txt` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Continue the run in -o from its last checkpoint (its own train.toml; --set still applies).
+    #[arg(long)]
+    resume: bool,
+    /// Stop after this many steps (same as --set train.max_steps=N).
+    #[arg(long)]
+    max_steps: Option<u64>,
+    /// Devices, comma separated, one replica each: cpu (default), cpu,cpu (two CPU replicas), cuda:0,cuda:1, wgpu.
+    #[arg(long, default_value = "cpu")]
+    devices: String,
+    /// Run directory: train.toml, metrics.jsonl, curves.png, checkpoints/.
+    #[arg(short = 'o', long = "output")]
+    output: PathBuf,
+}
+
+/// Runs `xcodec train`.
+pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
+    let mut sets = args.sets.clone();
+    if let Some(n) = args.max_steps {
+        sets.push(format!("train.max_steps={n}"));
+    }
+    let base = if args.resume {
+        if args.config.is_some() || args.model.is_some() {
+            anyhow::bail!("--resume continues the run in {} with its own train.toml and model; drop --config/--model (change values with --set)", args.output.display());
+        }
+        let path = args.output.join(RUN_CONFIG);
+        if !path.is_file() {
+            anyhow::bail!("{}: no {RUN_CONFIG} here, so nothing to resume; start the run without --resume", args.output.display());
+        }
+        TrainConfig::load(&path)?
+    } else {
+        match (&args.config, &args.model) {
+            (Some(path), _) => TrainConfig::load(path)?,
+            (None, Some(dir)) if dir.join(RUN_CONFIG).is_file() => TrainConfig::load(&dir.join(RUN_CONFIG))?,
+            _ => TrainConfig::default(),
+        }
+    };
+    let config = base.with_overrides(&sets)?;
+    if config.data.train_list.as_os_str().is_empty() {
+        anyhow::bail!("no training data: set data.train_list (a text file with one audio path a line), e.g. --set data.train_list=train.txt");
+    }
+    let devices = args.devices.split(',').map(|d| device::parse(d.trim())).collect::<anyhow::Result<Vec<_>>>()?;
+    let opts = TrainOptions { config, model: args.model.clone(), run_dir: args.output.clone(), resume: args.resume, devices };
+    let mut bar = ProgressBar::hidden();
+    let summary = xcodec_trainer::train::train(opts, &mut |event| report(&mut bar, event))?;
+    bar.finish_and_clear();
+    println!("trained {} steps -> {}", summary.steps, summary.checkpoint.display());
+    Ok(())
+}
+
+/// The main losses of a step, short.
+fn brief(record: &Record) -> String {
+    ["total", "stft", "mel", "semantic", "commitment", "adversarial", "discriminators"]
+        .iter()
+        .filter_map(|name| Some(format!("{name} {:.3}", record.get(name)?)))
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+fn report(bar: &mut ProgressBar, event: Event) {
+    match event {
+        Event::Started { start, end, trainable } => {
+            eprintln!(
+                "training steps {start}..{end}: {:.2} M generator + {:.2} M discriminator parameters",
+                trainable.0 as f64 / 1e6,
+                trainable.1 as f64 / 1e6
+            );
+            if std::io::stderr().is_terminal() {
+                *bar = ProgressBar::with_draw_target(Some(end.saturating_sub(start)), ProgressDrawTarget::stderr());
+                bar.set_style(ProgressStyle::with_template("{bar:30} step {pos}/{len} {msg} [{elapsed_precise} < {eta}]").expect("valid template"));
+            }
+        }
+        Event::Step(record) => {
+            bar.inc(1);
+            bar.set_message(brief(&record));
+        }
+        Event::Validated(record) => {
+            let values: Vec<String> = record.values.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+            bar.suspend(|| eprintln!("step {} validation: {}", record.step, values.join(", ")));
+        }
+        Event::Checkpoint { step, dir } => bar.suspend(|| eprintln!("step {step}: checkpoint {}", dir.display())),
+    }
+}
