@@ -110,9 +110,10 @@ impl MultiResolutionStftLoss {
 pub struct ReferenceNorms(pub Vec<f64>);
 
 impl MultiResolutionStftLoss {
-    /// The [`ReferenceNorms`] of `[signals, samples]` target signals.
-    pub fn reference_norms_flat(&self, real: Tensor<2>) -> Result<ReferenceNorms> {
-        let signals = real.dims()[0] as f64;
+    /// The [`ReferenceNorms`] of `[signals, samples]` target signals, `group` consecutive signals making one
+    /// example (the sub-bands of one clip; 1 for full-band audio).
+    pub fn reference_norms_flat(&self, real: Tensor<2>, group: usize) -> Result<ReferenceNorms> {
+        let signals = (real.dims()[0] / group.max(1)) as f64;
         let norms = self
             .stfts
             .iter()
@@ -124,11 +125,14 @@ impl MultiResolutionStftLoss {
         Ok(ReferenceNorms(norms))
     }
 
-    /// Like [`Self::forward_flat`], but spectral convergence is `mean_i ||S_real_i - S_fake_i||_F / norm`
-    /// with the batch-wide `norms`: a mean over signals, so any split of a batch into shards sums to the same
-    /// loss and gradients. For one signal it equals ParallelWaveGAN's `||S_real - S_fake||_F / ||S_real||_F`;
-    /// for more, the numerator is the mean of the signals' norms rather than the norm of all of them.
-    pub fn forward_flat_with_norms(&self, fake: Tensor<2>, real: Tensor<2>, norms: &ReferenceNorms) -> Result<StftLossTerms> {
+    /// Like [`Self::forward_flat`], but spectral convergence is `mean_i ||S_real_i - S_fake_i||_F / norm` over
+    /// examples `i` (`group` consecutive signals each) with the batch-wide `norms`: a mean over examples, so
+    /// any split of a batch into shards sums to the same loss and gradients. For one example it equals
+    /// ParallelWaveGAN's `||S_real - S_fake||_F / ||S_real||_F`; for more, the numerator is the mean of the
+    /// examples' norms rather than the norm of all of them.
+    pub fn forward_flat_with_norms(&self, fake: Tensor<2>, real: Tensor<2>, norms: &ReferenceNorms, group: usize) -> Result<StftLossTerms> {
+        let group = group.max(1);
+        let examples = fake.dims()[0] / group;
         if norms.0.len() != self.stfts.len() {
             return Err(XcodecError::Input(format!("STFT loss: {} reference norms for {} resolutions", norms.0.len(), self.stfts.len())));
         }
@@ -137,8 +141,9 @@ impl MultiResolutionStftLoss {
         for (stft, norm) in self.stfts.iter().zip(&norms.0) {
             let fake_mag = stft.magnitude(fake.clone(), POWER_FLOOR)?;
             let real_mag = stft.magnitude(real.clone(), POWER_FLOOR)?;
-            let per_signal = (real_mag.clone() - fake_mag.clone()).powi_scalar(2).sum_dim(2).sum_dim(1).sqrt();
-            sc.push(per_signal.mean().reshape([1]).div_scalar(norm.max(1e-12)));
+            let squared = (real_mag.clone() - fake_mag.clone()).powi_scalar(2).sum_dim(2).sum_dim(1);
+            let per_example = squared.reshape([examples, group]).sum_dim(1).sqrt();
+            sc.push(per_example.mean().reshape([1]).div_scalar(norm.max(1e-12)));
             mag.push((fake_mag.log() - real_mag.log()).abs().mean());
         }
         let n = self.stfts.len() as f64;
@@ -195,7 +200,7 @@ impl SubbandStftLoss {
     pub fn reference_norms(&self, real: Tensor<3>) -> Result<ReferenceNorms> {
         let bands = self.pqmf.analysis(real)?;
         let [batch, n, len] = bands.dims();
-        self.stft.reference_norms_flat(bands.reshape([batch * n, len]))
+        self.stft.reference_norms_flat(bands.reshape([batch * n, len]), n)
     }
 
     /// [`Self::forward`] with batch-wide spectral-convergence denominators (see
@@ -205,7 +210,7 @@ impl SubbandStftLoss {
         let fake = self.pqmf.analysis(fake)?;
         let real = self.pqmf.analysis(real)?;
         let [batch, bands, len] = fake.dims();
-        self.stft.forward_flat_with_norms(fake.reshape([batch * bands, len]), real.reshape([batch * bands, len]), norms)
+        self.stft.forward_flat_with_norms(fake.reshape([batch * bands, len]), real.reshape([batch * bands, len]), norms, bands)
     }
 }
 

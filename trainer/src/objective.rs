@@ -72,7 +72,7 @@ impl Objective {
     /// The spectral-convergence denominators of a step's whole batch of target audio `[batch, 1, samples]`
     /// (cut to the length the generator returns).
     pub fn step_norms(&self, real: Tensor<3>) -> Result<StepNorms> {
-        let stft = self.stft.reference_norms_flat(crate::stft::mono(real.clone())?)?;
+        let stft = self.stft.reference_norms_flat(crate::stft::mono(real.clone())?, 1)?;
         let subband = self.subband.as_ref().map(|s| s.reference_norms(real)).transpose()?;
         Ok(StepNorms { stft, subband })
     }
@@ -96,7 +96,7 @@ impl Objective {
         let mut terms: Vec<(&str, f64, Tensor<1>)> = Vec::new();
         if w.stft > 0.0 {
             let (f, r) = (crate::stft::mono(fake.clone())?, crate::stft::mono(real.clone())?);
-            terms.push(("stft", w.stft, self.stft.forward_flat_with_norms(f, r, &norms.stft)?.total()));
+            terms.push(("stft", w.stft, self.stft.forward_flat_with_norms(f, r, &norms.stft, 1)?.total()));
         }
         if let (Some(sub), Some(sub_norms)) = (&self.subband, &norms.subband) {
             terms.push(("subband_stft", w.subband_stft, sub.forward_with_norms(fake.clone(), real.clone(), sub_norms)?.total()));

@@ -117,6 +117,10 @@ pub fn train(opts: TrainOptions, on_event: &mut dyn FnMut(Event)) -> Result<Summ
             (codec_cfg, objective, codec, disc, og, od, 0)
         }
     };
+    // Lazily initialised parameters draw from the device's global RNG when first used; draw them all here,
+    // in a fixed order, so that the replica threads cannot interleave the draws.
+    codec = codec.materialize();
+    disc = disc.materialize();
     // The teacher is frozen: no graph is built through it.
     codec.semantic_teacher = codec.semantic_teacher.no_grad();
     let end = cfg.train.max_steps;

@@ -43,7 +43,7 @@ pub fn tiny_config(dir: &Path, sets: &[&str]) -> TrainConfig {
         "data.workers=1".into(),
         "data.valid_max_seconds=1.0".into(),
         "train.batch_size=2".into(),
-        "train.learning_rate=0.001".into(),
+        "train.learning_rate=0.003".into(),
         "train.checkpoint_every=5".into(),
         "train.valid_every=0".into(),
         "discriminator.mfd.hop_lengths=[32, 64]".into(),
@@ -81,7 +81,6 @@ fn loss_falls_over_20_steps_and_validation_is_logged() {
     let cfg = tiny_config(dir.path(), &["train.max_steps=20", "train.quantizer_dropout=false", "train.valid_every=20"]);
     let steps = run(cfg, &dir.path().join("run"), vec![Device::flex()]);
     assert_eq!(steps.len(), 20);
-    for r in &steps { eprintln!("{} {:?}", r.step, r.values.iter().map(|(k, v)| format!("{k}={v:.3}")).collect::<Vec<_>>()); }
     let mean = |rs: &[Record]| rs.iter().map(|r| r.get("stft").unwrap()).sum::<f64>() / rs.len() as f64;
     let (first, last) = (mean(&steps[..4]), mean(&steps[16..]));
     assert!(last < first * 0.9, "multi-resolution STFT loss {first:.4} -> {last:.4} over 20 steps");
@@ -91,6 +90,8 @@ fn loss_falls_over_20_steps_and_validation_is_logged() {
     for name in ["mel_distance", "stft_distance", "si_sdr"] {
         assert!(valid.iter().all(|r| r.get(name).is_some_and(f64::is_finite)), "{name} in {valid:?}");
     }
+    let stft = |i: usize| valid[i].get("stft_distance").unwrap();
+    assert!(stft(1) < stft(0), "validation STFT distance {} -> {}", stft(0), stft(1));
     assert!(dir.path().join("run/curves.png").is_file());
     // The last checkpoint is a model directory the encoder takes.
     let (_, codec) = xcodec_builtin::load_model_dir(&dir.path().join("run/checkpoints/step-00000020"), &Device::flex()).unwrap();
