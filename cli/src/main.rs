@@ -5,6 +5,7 @@ mod device;
 mod info;
 mod jobs;
 mod list;
+mod stream;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
