@@ -31,9 +31,14 @@ pub struct EncodeArgs {
     /// Multiply the samples by this before encoding.
     #[arg(long, default_value_t = 1.0)]
     pub gain: f32,
+    /// With --stream: the input's format (raw mono PCM at the model's rate, or a WAV at the model's rate).
+    #[arg(long, value_enum, default_value = "wav", requires = "stream")]
+    pub input_format: crate::stream::AudioFormat,
+    #[command(flatten)]
+    pub stream: crate::stream::StreamArgs,
     #[command(flatten)]
     pub job: JobArgs,
-    /// Audio files, directories (searched recursively) and @lists (one path a line).
+    /// Audio files, directories (searched recursively) and @lists (one path a line); with --stream one file or `-`.
     #[arg(required = true)]
     pub inputs: Vec<String>,
 }
@@ -50,9 +55,17 @@ pub struct JobArgs {
     /// Leave inputs whose output already exists (resume an interrupted run).
     #[arg(long)]
     pub skip_existing: bool,
-    /// Output directory (a directory input's tree is mirrored under it).
-    #[arg(short = 'o', long = "output", default_value = ".")]
-    pub output: PathBuf,
+    /// Output directory (a directory input's tree is mirrored under it; default `.`). With --stream: the output
+    /// file, `-` for stdout (the default).
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+}
+
+impl JobArgs {
+    /// The output directory of a files job.
+    fn output_dir(&self) -> PathBuf {
+        self.output.clone().unwrap_or_else(|| PathBuf::from("."))
+    }
 }
 
 /// `xcodec decode`.
@@ -66,9 +79,18 @@ pub struct DecodeArgs {
     /// WAV sample format.
     #[arg(long, value_enum, default_value = "pcm16")]
     pub sample_format: WavFormat,
+    /// With --stream: bandwidth in kbps the codes were encoded at (default: the model's highest); sets the
+    /// codebooks per frame.
+    #[arg(long, requires = "stream")]
+    pub bandwidth: Option<f64>,
+    /// With --stream: the output's format (raw mono PCM, or a WAV whose samples --sample-format sets).
+    #[arg(long, value_enum, default_value = "wav", requires = "stream")]
+    pub output_format: crate::stream::AudioFormat,
+    #[command(flatten)]
+    pub stream: crate::stream::StreamArgs,
     #[command(flatten)]
     pub job: JobArgs,
-    /// Codes files (.npy, .safetensors), directories and @lists.
+    /// Codes files (.npy, .safetensors), directories and @lists; with --stream one raw codes file or `-`.
     #[arg(required = true)]
     pub inputs: Vec<String>,
 }
@@ -93,11 +115,14 @@ pub enum WavFormat {
 
 /// Runs an encode.
 pub fn encode(model: &LoadedModel, args: &EncodeArgs) -> anyhow::Result<()> {
+    if args.stream.stream {
+        return crate::stream::encode(model, args);
+    }
     let format = match args.format {
         Format::Npy => CodesFormat::Npy,
         Format::Safetensors => CodesFormat::Safetensors,
     };
-    let jobs = pipeline::plan(&args.inputs, pipeline::AUDIO_EXTENSIONS, &args.job.output, format.extension())?;
+    let jobs = pipeline::plan(&args.inputs, pipeline::AUDIO_EXTENSIONS, &args.job.output_dir(), format.extension())?;
     let opts = EncodeOptions {
         bandwidth_kbps: args.bandwidth,
         format,
@@ -115,7 +140,10 @@ pub fn encode(model: &LoadedModel, args: &EncodeArgs) -> anyhow::Result<()> {
 
 /// Runs a decode.
 pub fn decode(model: &LoadedModel, args: &DecodeArgs) -> anyhow::Result<()> {
-    let jobs = pipeline::plan(&args.inputs, pipeline::CODES_EXTENSIONS, &args.job.output, "wav")?;
+    if args.stream.stream {
+        return crate::stream::decode(model, args);
+    }
+    let jobs = pipeline::plan(&args.inputs, pipeline::CODES_EXTENSIONS, &args.job.output_dir(), "wav")?;
     let opts = DecodeOptions {
         sample_format: match args.sample_format {
             WavFormat::Pcm16 => SampleFormat::Pcm16,

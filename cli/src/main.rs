@@ -5,6 +5,7 @@ mod device;
 mod info;
 mod jobs;
 mod list;
+mod stream;
 mod train;
 
 use clap::{Parser, Subcommand};

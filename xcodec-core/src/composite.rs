@@ -4,6 +4,7 @@ use crate::bandwidth;
 use crate::config::SemanticAdapterConfig;
 use crate::error::{Result, XcodecError};
 use crate::semantic_adapter::{SemanticDecoder, SemanticEncoder};
+use crate::stream::CodecStream;
 use crate::traits::{AcousticDecoder, AcousticEncoder, Quantizer, SemanticTeacher};
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
@@ -241,13 +242,16 @@ where
 
     /// [`Self::encode`] with the acoustic padding decided by the caller (see [`Self::joint_embedding_aligned`]).
     pub fn encode_aligned(&self, audio: Tensor<3>, bandwidth_kbps: f64, pad_acoustic: bool) -> Result<Tensor<3, Int>> {
-        if self.decoder_only {
-            return Err(XcodecError::Input(
-                "this model was loaded for decoding only (no encoder or teacher weights); load the full model to encode".into(),
-            ));
-        }
+        self.check_encoder()?;
         let n_q = self.checked_codebooks(bandwidth_kbps)?;
-        check_audio(&audio, self.hop_length())?;
+        check_audio(&audio)?;
+        let samples = audio.dims()[2];
+        if samples < self.hop_length() {
+            return Err(XcodecError::Input(format!(
+                "audio is {samples} samples, shorter than one frame ({}); pad it or give a longer clip",
+                self.hop_length()
+            )));
+        }
         let teacher = self.teacher_features(&audio);
         let joint = self.joint_embedding_aligned(audio, teacher, pad_acoustic);
         Ok(self.quantizer.encode(joint, n_q).swap_dims(0, 1))
@@ -255,6 +259,13 @@ where
 
     /// Codes `[batch, n_q, frames]` -> audio `[batch, 1, frames * hop]`. Does not touch the teacher.
     pub fn decode(&self, codes: Tensor<3, Int>) -> Result<Tensor<3>> {
+        self.check_codes_shape(&codes)?;
+        let quantized = self.dequantize(codes)?;
+        Ok(self.acoustic_decoder.forward(self.acoustic_latent(quantized)))
+    }
+
+    /// Refuses codes with no frames or a number of codebooks the quantizer does not have.
+    fn check_codes_shape(&self, codes: &Tensor<3, Int>) -> Result<()> {
         let [_, n_q, frames] = codes.dims();
         if n_q == 0 || n_q > self.quantizer.num_quantizers() || frames == 0 {
             return Err(XcodecError::Input(format!(
@@ -262,6 +273,12 @@ where
                 self.quantizer.num_quantizers()
             )));
         }
+        Ok(())
+    }
+
+    /// Codes `[batch, n_q, frames]` (shape checked by the caller) -> quantized `[batch, dim, frames]`, refusing
+    /// codes outside the codebooks.
+    fn dequantize(&self, codes: Tensor<3, Int>) -> Result<Tensor<3>> {
         let (lo, hi) = (codes.clone().min().into_scalar::<i64>(), codes.clone().max().into_scalar::<i64>());
         let size = self.quantizer.codebook_size() as i64;
         if lo < 0 || hi >= size {
@@ -270,13 +287,56 @@ where
                 size - 1
             )));
         }
-        let quantized = self.quantizer.decode(codes.swap_dims(0, 1));
-        Ok(self.decode_latent(quantized))
+        Ok(self.quantizer.decode(codes.swap_dims(0, 1)))
     }
 
-    fn decode_latent(&self, quantized: Tensor<3>) -> Tensor<3> {
-        let acoustic = self.fc_post2.forward(quantized.swap_dims(1, 2)).swap_dims(1, 2);
-        self.acoustic_decoder.forward(acoustic)
+    /// Quantized `[batch, dim, frames]` -> the acoustic decoder's input (`fc_post2`).
+    fn acoustic_latent(&self, quantized: Tensor<3>) -> Tensor<3> {
+        self.fc_post2.forward(quantized.swap_dims(1, 2)).swap_dims(1, 2)
+    }
+
+    /// Refuses to encode with a decode-only model.
+    fn check_encoder(&self) -> Result<()> {
+        if self.decoder_only {
+            return Err(XcodecError::Input(
+                "this model was loaded for decoding only (no encoder or teacher weights); load the full model to encode".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Encodes the next chunk of a stream: `chunk [batch, 1, k * hop]` -> codes `[batch, n_q, k]`, the same codes
+    /// [`Self::encode`] gives for those frames of everything streamed so far. A chunk that is not a whole number
+    /// of frames ends the stream (its last frame is padded as `encode` pads the end of a clip), so the frames of
+    /// a stream equal `encode`'s of the whole audio in count and content. Only codecs without a teacher and with
+    /// a causal acoustic encoder stream; others are refused with the reason.
+    pub fn encode_step(&self, chunk: Tensor<3>, bandwidth_kbps: f64, stream: &mut CodecStream) -> Result<Tensor<3, Int>> {
+        self.check_encoder()?;
+        if self.semantic_teacher.hidden_size() > 0 {
+            return Err(XcodecError::Config(
+                "this codec cannot stream-encode: its semantic teacher (HuBERT/WavLM) attends over the whole clip; encode offline, or use a codec built with --semantic none and a causal backbone (soundstream)".into(),
+            ));
+        }
+        let n_q = self.checked_codebooks(bandwidth_kbps)?;
+        check_audio(&chunk)?;
+        let frames = chunk.dims()[2].div_ceil(self.hop_length());
+        let latent = self.acoustic_encoder.encode_step(chunk, &mut stream.encoder)?;
+        stream.frames_encoded += frames as u64;
+        // What `joint_embedding` does without a teacher and without padding.
+        let joint = self.fc_prior.forward(latent.swap_dims(1, 2)).swap_dims(1, 2);
+        Ok(self.quantizer.encode(joint, n_q).swap_dims(0, 1))
+    }
+
+    /// Decodes the next chunk of a stream: codes `[batch, n_q, k]` -> audio `[batch, 1, k * hop]`, the samples
+    /// [`Self::decode`] gives for those frames of everything streamed so far. Needs a causal acoustic decoder;
+    /// the teacher plays no part in decoding, so any teacher is fine.
+    pub fn decode_step(&self, codes: Tensor<3, Int>, stream: &mut CodecStream) -> Result<Tensor<3>> {
+        self.check_codes_shape(&codes)?;
+        let frames = codes.dims()[2];
+        let quantized = self.dequantize(codes)?;
+        let audio = self.acoustic_decoder.decode_step(self.acoustic_latent(quantized), &mut stream.decoder)?;
+        stream.frames_decoded += frames as u64;
+        Ok(audio)
     }
 
     /// The training forward with `n_q` codebooks: reconstruction, codes, commitment and semantic losses.
@@ -296,7 +356,7 @@ where
             }
             _ => None,
         };
-        let audio_hat = self.decode_latent(q.quantized);
+        let audio_hat = self.acoustic_decoder.forward(self.acoustic_latent(q.quantized));
         let len = audio_hat.dims()[2].min(samples);
         TrainOutput {
             audio: audio_hat.narrow(2, 0, len),
@@ -324,19 +384,14 @@ where
     }
 }
 
-/// Rejects multi-channel, too short (less than one frame) or non-finite audio with a one-line reason.
-fn check_audio(audio: &Tensor<3>, hop: usize) -> Result<()> {
+/// Rejects multi-channel, empty or non-finite audio with a one-line reason.
+fn check_audio(audio: &Tensor<3>) -> Result<()> {
     let [_, channels, samples] = audio.dims();
     if channels != 1 {
         return Err(XcodecError::Input(format!("audio has {channels} channels; mix it down to mono first")));
     }
     if samples == 0 {
         return Err(XcodecError::Input("audio is empty (0 samples)".into()));
-    }
-    if samples < hop {
-        return Err(XcodecError::Input(format!(
-            "audio is {samples} samples, shorter than one frame ({hop}); pad it or give a longer clip"
-        )));
     }
     if !audio.clone().is_finite().all().into_scalar::<bool>() {
         return Err(XcodecError::Input("audio contains NaN or infinite samples".into()));

@@ -14,6 +14,7 @@ pub mod error;
 pub mod nn;
 pub mod registry;
 pub mod semantic_adapter;
+pub mod stream;
 pub mod teacher_none;
 pub mod traits;
 
@@ -22,5 +23,6 @@ pub use composite::{TrainOutput, XCodec};
 pub use config::{CodecConfig, PartConfig, SemanticAdapterConfig};
 pub use error::{Result, XcodecError};
 pub use registry::{PartEntry, Role};
+pub use stream::{CodecStream, StreamCarry, StreamState};
 pub use teacher_none::{AbsentTeacher, NoTeacher};
 pub use traits::{AcousticDecoder, AcousticEncoder, Quantizer, QuantizerTrainOutput, SemanticTeacher};

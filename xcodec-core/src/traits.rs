@@ -1,7 +1,16 @@
 //! The four part traits a codec is composed of. Each part is a burn [`Module`], so it trains and saves.
 
+use crate::error::{Result, XcodecError};
+use crate::stream::StreamState;
 use burn::module::Module;
 use burn::tensor::{Int, Tensor};
+
+/// The error of a part that cannot stream.
+fn cannot_stream(part: &str, verb: &str) -> XcodecError {
+    XcodecError::Config(format!(
+        "this acoustic {part} cannot stream (non-causal: it looks at future samples); {verb} offline, or use a causal backbone such as soundstream"
+    ))
+}
 
 /// Waveform -> latent frames (DAC, SEANet, ...).
 pub trait AcousticEncoder: Module {
@@ -17,6 +26,14 @@ pub trait AcousticEncoder: Module {
     fn is_causal(&self) -> bool {
         false
     }
+    /// Encodes the next chunk of a stream, `audio [batch, 1, samples]` -> `latent [batch, latent_dim, frames]`:
+    /// the frames [`Self::forward`] gives for everything streamed so far, minus those given before. Chunks are
+    /// whole frames (`k * hop` samples); a chunk that is not ends the stream, its last frame padded the way
+    /// `forward` pads the end of a clip. Default: refuses (non-causal encoders cannot stream).
+    fn encode_step(&self, audio: Tensor<3>, state: &mut StreamState) -> Result<Tensor<3>> {
+        let _ = (audio, state);
+        Err(cannot_stream("encoder", "encode"))
+    }
 }
 
 /// Latent frames -> waveform.
@@ -27,6 +44,13 @@ pub trait AcousticDecoder: Module {
     fn latent_dim(&self) -> usize;
     /// Samples each latent frame becomes.
     fn hop_length(&self) -> usize;
+    /// Decodes the next chunk of a stream, `latent [batch, latent_dim, k]` -> `audio [batch, 1, k * hop]`: the
+    /// samples [`Self::forward`] gives for everything streamed so far, minus those given before. Default:
+    /// refuses (non-causal decoders cannot stream).
+    fn decode_step(&self, latent: Tensor<3>, state: &mut StreamState) -> Result<Tensor<3>> {
+        let _ = (latent, state);
+        Err(cannot_stream("decoder", "decode"))
+    }
 }
 
 /// A frozen self-supervised speech model whose features the codec learns to keep (HuBERT, WavLM, or none).

@@ -4,7 +4,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor};
 use xcodec_core::{
     AbsentTeacher, AcousticDecoder, AcousticEncoder, NoTeacher, PartConfig, Quantizer, QuantizerTrainOutput, Result,
-    Role, SemanticTeacher, XcodecError, registry,
+    Role, SemanticTeacher, StreamState, XcodecError, registry,
 };
 use std::path::PathBuf;
 use xcodec_dac::{DacConfig, DacDecoder, DacEncoder};
@@ -164,9 +164,21 @@ impl AcousticEncoder for AnyAcousticEncoder {
             Self::Seanet(m) => m.is_causal(),
         }
     }
+    fn encode_step(&self, audio: Tensor<3>, state: &mut StreamState) -> Result<Tensor<3>> {
+        match self {
+            Self::Dac(m) => m.encode_step(audio, state),
+            Self::Seanet(m) => m.encode_step(audio, state),
+        }
+    }
 }
 
 impl AcousticDecoder for AnyAcousticDecoder {
+    fn decode_step(&self, latent: Tensor<3>, state: &mut StreamState) -> Result<Tensor<3>> {
+        match self {
+            Self::Dac(m) => m.decode_step(latent, state),
+            Self::Seanet(m) => m.decode_step(latent, state),
+        }
+    }
     fn forward(&self, latent: Tensor<3>) -> Tensor<3> {
         match self {
             Self::Dac(m) => m.forward(latent),

@@ -46,7 +46,7 @@ mod tests {
     use super::*;
     use burn::tensor::{Device, Distribution, Tensor};
     use proptest::prelude::*;
-    use xcodec_core::{AcousticDecoder, AcousticEncoder};
+    use xcodec_core::{AcousticDecoder, AcousticEncoder, StreamState};
 
     fn tiny_soundstream() -> SoundStreamConfig {
         SoundStreamConfig { hidden_size: 4, num_filters: 2, strides: vec![2, 3, 2], ..SoundStreamConfig::default() }
@@ -132,30 +132,38 @@ mod tests {
         assert!(SoundStreamConfig::from_params(&table("strides = [2, 0]")).unwrap_err().to_string().contains("[soundstream]"));
     }
 
-    /// Streams `chunk` frames at a time and compares with the whole-clip forward (encoder latent, RVQ-free
-    /// decoder audio) on 21 frames.
-    fn assert_streams_like_offline(cfg: &EncodecConfig, chunk: usize, device: &Device) {
+    /// Streams `chunk` frames at a time (the last chunk `tail` samples past whole frames when `tail > 0`) and
+    /// compares with the whole-clip forward: encoder latent on 21 frames (+ tail), RVQ-free decoder audio.
+    fn assert_streams_like_offline(cfg: &EncodecConfig, chunk: usize, tail: usize, device: &Device) {
         let (enc, dec) = (SeanetEncoder::new(cfg, device), SeanetDecoder::new(cfg, device));
         let hop = enc.hop_length();
-        let audio = Tensor::<3>::random([2, 1, 21 * hop], Distribution::Normal(0.0, 0.3), device);
+        let samples = 21 * hop + tail;
+        let audio = Tensor::<3>::random([2, 1, samples], Distribution::Normal(0.0, 0.3), device);
         let offline = enc.forward(audio.clone());
-        let mut stream = SeanetStream::default();
+        let mut state = StreamState::default();
         let mut parts = Vec::new();
-        for start in (0..21).step_by(chunk) {
-            let n = chunk.min(21 - start);
-            parts.push(enc.encode_step(audio.clone().narrow(2, start * hop, n * hop), &mut stream).unwrap());
+        for start in (0..samples).step_by(chunk * hop) {
+            let n = (chunk * hop).min(samples - start);
+            parts.push(enc.encode_step(audio.clone().narrow(2, start, n), &mut state).unwrap());
         }
         let streamed = Tensor::cat(parts, 2);
+        assert_eq!(streamed.dims(), offline.dims(), "chunks of {chunk}, tail {tail}");
         let err = (streamed - offline.clone()).abs().max().into_scalar::<f32>();
-        eprintln!("encoder, chunks of {chunk}: max abs error {err:.1e}");
-        assert!(err <= 1e-6, "encoder, chunks of {chunk}: {err}");
+        eprintln!("encoder, chunks of {chunk}, tail {tail}: max abs error {err:.1e}");
+        assert!(err <= 1e-6, "encoder, chunks of {chunk}, tail {tail}: {err}");
+        if tail > 0 {
+            let more = enc.encode_step(audio.narrow(2, 0, hop), &mut state).unwrap_err().to_string();
+            assert!(more.contains("already ended with a partial frame"), "{more}");
+            return;
+        }
 
+        let frames = offline.dims()[2];
         let audio_offline = dec.forward(offline.clone());
-        let mut stream = SeanetStream::default();
+        let mut state = StreamState::default();
         let mut parts = Vec::new();
-        for start in (0..21).step_by(chunk) {
-            let n = chunk.min(21 - start);
-            parts.push(dec.decode_step(offline.clone().narrow(2, start, n), &mut stream).unwrap());
+        for start in (0..frames).step_by(chunk) {
+            let n = chunk.min(frames - start);
+            parts.push(dec.decode_step(offline.clone().narrow(2, start, n), &mut state).unwrap());
         }
         let err = (Tensor::cat(parts, 2) - audio_offline).abs().max().into_scalar::<f32>();
         eprintln!("decoder, chunks of {chunk}: max abs error {err:.1e}");
@@ -170,23 +178,45 @@ mod tests {
         let replicate = EncodecConfig { num_residual_layers: 2, ..tiny_encodec(true, PadMode::Replicate) };
         for cfg in [tiny_soundstream().to_seanet(), with_lstm, replicate] {
             for chunk in [1, 3, 7] {
-                assert_streams_like_offline(&cfg, chunk, &device);
+                assert_streams_like_offline(&cfg, chunk, 0, &device);
+            }
+            // A last chunk ending inside a frame (1, 5 and 11 samples past whole frames of hop 12).
+            for (chunk, tail) in [(1, 1), (3, 5), (7, 11)] {
+                assert_streams_like_offline(&cfg, chunk, tail, &device);
             }
         }
+    }
+
+    #[test]
+    fn stream_state_stays_the_same_size() {
+        let device = Device::flex();
+        device.seed(5);
+        let cfg = tiny_encodec(true, PadMode::Constant);
+        let (enc, dec) = (SeanetEncoder::new(&cfg, &device), SeanetDecoder::new(&cfg, &device));
+        let (mut enc_state, mut dec_state) = (StreamState::default(), StreamState::default());
+        let mut sizes = Vec::new();
+        for _ in 0..500 {
+            let audio = Tensor::<3>::random([1, 1, 3 * 12], Distribution::Normal(0.0, 0.3), &device);
+            let latent = enc.encode_step(audio, &mut enc_state).unwrap();
+            dec.decode_step(latent, &mut dec_state).unwrap();
+            sizes.push((enc_state.carried_values(), dec_state.carried_values()));
+        }
+        assert!(sizes[0].0 > 0 && sizes[0].1 > 0);
+        assert!(sizes.iter().all(|s| *s == sizes[0]), "state grew: {:?} -> {:?}", sizes[0], sizes[499]);
     }
 
     #[test]
     fn streaming_refuses_what_cannot_stream() {
         let device = Device::flex();
         let enc = SeanetEncoder::new(&tiny_encodec(true, PadMode::Reflect), &device);
-        let err = enc.encode_step(Tensor::zeros([1, 1, 24], &device), &mut SeanetStream::default()).unwrap_err();
+        let err = enc.encode_step(Tensor::zeros([1, 1, 24], &device), &mut StreamState::default()).unwrap_err();
         assert!(err.to_string().contains("cannot stream"), "{err}");
         let enc = SeanetEncoder::new(&tiny_soundstream().to_seanet(), &device);
-        let err = enc.encode_step(Tensor::zeros([1, 1, 13], &device), &mut SeanetStream::default()).unwrap_err();
-        assert!(err.to_string().contains("multiple of the hop 12"), "{err}");
+        let err = enc.encode_step(Tensor::zeros([1, 2, 24], &device), &mut StreamState::default()).unwrap_err();
+        assert!(err.to_string().contains("[batch, 1, samples >= 1]"), "{err}");
         let cfg = EncodecConfig { trim_right_ratio: 0.5, ..tiny_encodec(true, PadMode::Constant) };
         let dec = SeanetDecoder::new(&cfg, &device);
-        assert!(dec.decode_step(Tensor::zeros([1, 4, 2], &device), &mut SeanetStream::default()).is_err());
+        assert!(dec.decode_step(Tensor::zeros([1, 4, 2], &device), &mut StreamState::default()).is_err());
     }
 
     proptest! {

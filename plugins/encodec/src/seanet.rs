@@ -8,7 +8,7 @@ use crate::lstm::SeanetLstm;
 use burn::module::Module;
 use burn::nn::{Elu, EluConfig};
 use burn::tensor::{Device, Tensor};
-use xcodec_core::{AcousticDecoder, AcousticEncoder};
+use xcodec_core::{AcousticDecoder, AcousticEncoder, Result, StreamState};
 
 /// A layer of a residual block's branch.
 #[derive(Module, Debug)]
@@ -153,6 +153,10 @@ impl AcousticEncoder for SeanetEncoder {
     fn is_causal(&self) -> bool {
         self.causal
     }
+
+    fn encode_step(&self, audio: Tensor<3>, state: &mut StreamState) -> Result<Tensor<3>> {
+        crate::stream::encode_step(self, audio, state)
+    }
 }
 
 /// Latent `[batch, hidden_size, frames]` -> waveform `[batch, 1, frames * hop]`.
@@ -211,5 +215,9 @@ impl AcousticDecoder for SeanetDecoder {
                 _ => None,
             })
             .product()
+    }
+
+    fn decode_step(&self, latent: Tensor<3>, state: &mut StreamState) -> Result<Tensor<3>> {
+        crate::stream::decode_step(self, latent, state)
     }
 }

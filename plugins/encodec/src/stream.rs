@@ -1,14 +1,15 @@
 //! Streaming for causal SEANets: chunks of whole frames in, the same frames out as the whole-clip forward,
 //! with the state carried between calls — per conv its last `kernel - stride` inputs (the left padding the
 //! whole-clip forward would have seen), per LSTM layer `(h, c)`, per transposed conv the overlap its last
-//! frames add to the next chunk.
+//! frames add to the next chunk. A last chunk that is not a whole number of frames is padded on the right at each
+//! strided conv exactly as the whole-clip forward pads the end of a clip, so it yields the clip's last frame.
 
 use crate::config::PadMode;
-use crate::conv::{ConvTransposeWeights, ConvWeights, SeanetConv1d, SeanetConvTranspose1d};
+use crate::conv::{ConvTransposeWeights, ConvWeights, SeanetConv1d, SeanetConvTranspose1d, pad1d};
 use crate::lstm::SeanetLstm;
 use crate::seanet::{ResnetLayer, SeanetDecoder, SeanetEncoder, SeanetLayer, SeanetResnetBlock};
 use burn::tensor::Tensor;
-use xcodec_core::{AcousticDecoder, AcousticEncoder, Result, XcodecError};
+use xcodec_core::{AcousticDecoder, AcousticEncoder, Result, StreamCarry, StreamState, XcodecError};
 
 /// What one stateful layer carries between chunks.
 #[derive(Debug, Clone)]
@@ -23,11 +24,30 @@ enum Slot {
     Overlap(Tensor<3>),
 }
 
-/// The carried state of one encoder or decoder stream. Start each stream with `SeanetStream::default()`.
+impl Slot {
+    fn values(&self) -> usize {
+        match self {
+            Self::Fresh => 0,
+            Self::Inputs(t) | Self::Overlap(t) => t.shape().num_elements(),
+            Self::Recurrent(layers) => layers.iter().map(|(h, c)| h.shape().num_elements() + c.shape().num_elements()).sum(),
+        }
+    }
+}
+
+/// The carried state of one encoder or decoder stream (what a [`StreamState`] holds for a SEANet): a fixed
+/// number of fixed-size tensors, whatever the stream's length.
 #[derive(Debug, Clone, Default)]
 pub struct SeanetStream {
     slots: Vec<Slot>,
     cursor: usize,
+    /// A chunk of a partial frame was encoded: the stream is over.
+    ended: bool,
+}
+
+impl StreamCarry for SeanetStream {
+    fn carried_values(&self) -> usize {
+        self.slots.iter().map(Slot::values).sum()
+    }
 }
 
 impl SeanetStream {
@@ -60,10 +80,14 @@ impl SeanetConv1d {
             _ if self.pad_mode == PadMode::Replicate => x.clone().narrow(2, 0, 1).repeat_dim(2, total),
             _ => Tensor::zeros([b, c, total], &x.device()),
         };
+        let samples = x.dims()[2];
         let full = Tensor::cat(vec![past, x], 2);
         let len = full.dims()[2];
         *slot = Slot::Inputs(full.clone().narrow(2, len - total, total));
-        // The past stands in for the left padding; chunks of whole frames need no right padding.
+        // The past stands in for the left padding. Chunks of whole frames need no right padding; the last chunk of
+        // a stream that ends inside a frame gets the padding the whole-clip forward adds to make its last window
+        // whole (all earlier chunks being multiples of the stride, the same amount).
+        let full = pad1d(full, 0, samples.div_ceil(stride) * stride - samples, self.pad_mode);
         match &self.conv {
             ConvWeights::WeightNorm(c) => c.forward(full),
             ConvWeights::Plain(c) => c.forward(full),
@@ -177,31 +201,31 @@ fn run_step(layers: &[SeanetLayer], x: Tensor<3>, stream: &mut SeanetStream, wha
     Ok(layers.iter().fold(x, |x, layer| layer.forward_step(x, stream)))
 }
 
-impl SeanetEncoder {
-    /// Encodes the next chunk of a stream: `audio [batch, 1, k * hop]` -> `latent [batch, hidden, k]`, equal to
-    /// the same frames of [`AcousticEncoder::forward`] on everything streamed so far.
-    pub fn encode_step(&self, audio: Tensor<3>, stream: &mut SeanetStream) -> Result<Tensor<3>> {
-        let (samples, hop) = (audio.dims()[2], self.hop_length());
-        if samples == 0 || samples % hop != 0 {
-            return Err(XcodecError::Input(format!(
-                "a stream chunk must be a whole number of frames: {samples} samples is not a multiple of the hop {hop}"
-            )));
-        }
-        run_step(&self.layers, audio, stream, "encoder")
+/// Streams `audio [batch, 1, samples]` through the encoder (see [`AcousticEncoder::encode_step`]).
+pub(crate) fn encode_step(enc: &SeanetEncoder, audio: Tensor<3>, state: &mut StreamState) -> Result<Tensor<3>> {
+    let [_, channels, samples] = audio.dims();
+    if channels != 1 || samples == 0 {
+        return Err(XcodecError::Input(format!("a stream chunk must be [batch, 1, samples >= 1], got {:?}", audio.dims())));
     }
+    let stream = state.get_or_default::<SeanetStream>()?;
+    if stream.ended {
+        return Err(XcodecError::Input(
+            "the stream already ended with a partial frame; only the last chunk may be shorter than whole frames (start a new stream)".into(),
+        ));
+    }
+    let latent = run_step(&enc.layers, audio, stream, "encoder")?;
+    stream.ended = samples % enc.hop_length() != 0;
+    Ok(latent)
 }
 
-impl SeanetDecoder {
-    /// Decodes the next chunk of a stream: `latent [batch, hidden, k]` -> `audio [batch, 1, k * hop]`, equal to
-    /// the same samples of [`AcousticDecoder::forward`] on everything streamed so far.
-    pub fn decode_step(&self, latent: Tensor<3>, stream: &mut SeanetStream) -> Result<Tensor<3>> {
-        if latent.dims()[2] == 0 || latent.dims()[1] != self.latent_dim() {
-            return Err(XcodecError::Input(format!(
-                "a stream chunk must be [batch, {}, frames >= 1], got {:?}",
-                self.latent_dim(),
-                latent.dims()
-            )));
-        }
-        run_step(&self.layers, latent, stream, "decoder")
+/// Streams `latent [batch, hidden, k]` through the decoder (see [`AcousticDecoder::decode_step`]).
+pub(crate) fn decode_step(dec: &SeanetDecoder, latent: Tensor<3>, state: &mut StreamState) -> Result<Tensor<3>> {
+    if latent.dims()[2] == 0 || latent.dims()[1] != dec.latent_dim() {
+        return Err(XcodecError::Input(format!(
+            "a stream chunk must be [batch, {}, frames >= 1], got {:?}",
+            dec.latent_dim(),
+            latent.dims()
+        )));
     }
+    run_step(&dec.layers, latent, state.get_or_default::<SeanetStream>()?, "decoder")
 }

@@ -31,7 +31,7 @@ mod test_util;
 
 pub use read::{AudioReader, read_audio};
 pub use resample::resample;
-pub use write::{SampleFormat, WavStream, WriteReport, write_wav};
+pub use write::{SampleFormat, WavStream, WriteReport, to_i16, write_wav};
 
 use crate::{Result, XcodecError};
 

@@ -111,7 +111,7 @@ fn write_error(path: &Path, e: hound::Error) -> XcodecError {
 }
 
 /// `x · 32768` rounded and clipped to the `i16` range (the inverse of reading's `/ 32768`).
-fn to_i16(x: f32) -> i16 {
+pub fn to_i16(x: f32) -> i16 {
     (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16
 }
 

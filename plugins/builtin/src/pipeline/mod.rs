@@ -5,11 +5,13 @@
 mod decode;
 mod encode;
 mod inputs;
+pub mod stream;
 mod windows;
 
 pub use decode::{DecodeOptions, decode_files};
 pub use encode::{EncodeOptions, encode_files};
 pub use inputs::{Job, plan};
+pub use stream::{AudioInput, AudioSink, PcmFormat, PcmSink, StreamOptions, StreamReport, check_decode_stream, check_encode_stream, decode_stream, encode_stream};
 pub use windows::Windows;
 
 /// Audio extensions searched for in input directories.

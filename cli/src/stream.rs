@@ -1,0 +1,137 @@
+//! `xcodec encode --stream` / `xcodec decode --stream`: one input (a file or `-` for stdin) to one output (a
+//! file or `-` for stdout, the default), chunk by chunk in constant memory. The work and the wire formats are
+//! `xcodec_builtin::pipeline::stream`; the summary goes to stderr, since stdout may carry the data.
+
+use crate::jobs::{DecodeArgs, EncodeArgs, WavFormat};
+use anyhow::{Context, bail};
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::Path;
+use std::time::Instant;
+use xcodec_builtin::LoadedModel;
+use xcodec_builtin::pipeline::stream::{
+    AudioInput, PcmFormat, PcmSink, StreamOptions, StreamReport, check_decode_stream, check_encode_stream, decode_stream,
+    encode_stream,
+};
+use xcodec_core::audio::{SampleFormat, WavStream};
+
+/// Options of `--stream`.
+#[derive(clap::Args)]
+pub struct StreamArgs {
+    /// Stream one input to one output in chunks of frames, with constant memory: stdin/stdout with `-`.
+    /// Causal codecs without a semantic teacher only (e.g. soundstream + none). Codes travel as raw
+    /// little-endian u16, frame after frame, n_q values a frame (n_q from --bandwidth).
+    #[arg(long)]
+    pub stream: bool,
+    /// With --stream: frames per chunk (each chunk is processed and written once it is whole).
+    #[arg(long, default_value_t = 10, requires = "stream")]
+    pub chunk_frames: usize,
+}
+
+/// `--input-format` / `--output-format` of a stream.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AudioFormat {
+    /// A WAV at the model's rate (decode: to a pipe its header says "unknown length").
+    Wav,
+    /// Raw signed 16-bit little-endian mono PCM at the model's rate.
+    S16le,
+    /// Raw 32-bit float little-endian mono PCM at the model's rate.
+    F32le,
+}
+
+/// The one input of a stream.
+fn single(inputs: &[String]) -> anyhow::Result<&str> {
+    match inputs {
+        [one] => Ok(one),
+        _ => bail!("--stream takes one input (a file or - for stdin), got {}", inputs.len()),
+    }
+}
+
+fn open_input(name: &str) -> anyhow::Result<Box<dyn Read>> {
+    Ok(if name == "-" {
+        Box::new(BufReader::new(std::io::stdin().lock()))
+    } else {
+        Box::new(BufReader::new(File::open(name).with_context(|| format!("{name}: cannot be opened"))?))
+    })
+}
+
+/// The output named by `-o` (stdout when absent or `-`).
+fn open_output(output: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
+    Ok(match output {
+        None => Box::new(std::io::stdout().lock()),
+        Some(p) if p == Path::new("-") => Box::new(std::io::stdout().lock()),
+        Some(p) => Box::new(BufWriter::new(File::create(p).with_context(|| format!("{}: cannot be created", p.display()))?)),
+    })
+}
+
+fn options(bandwidth_kbps: Option<f64>, args: &crate::stream::StreamArgs) -> StreamOptions {
+    StreamOptions { bandwidth_kbps, chunk_frames: args.chunk_frames }
+}
+
+fn summary(verb: &str, model: &LoadedModel, report: &StreamReport, started: Instant) {
+    let seconds = report.samples as f64 / model.codec.sample_rate_hz as f64;
+    let took = started.elapsed().as_secs_f64();
+    eprintln!(
+        "{verb} {} frames x {} codebooks ({seconds:.1} s of audio) in {took:.1} s, {:.1}x real time",
+        report.frames,
+        report.n_q,
+        seconds / took.max(1e-9)
+    );
+}
+
+/// `xcodec encode --stream`.
+pub fn encode(model: &LoadedModel, args: &EncodeArgs) -> anyhow::Result<()> {
+    if args.gain != 1.0 {
+        bail!("--gain is not applied with --stream; scale the samples before they reach xcodec");
+    }
+    let input = single(&args.inputs)?;
+    let kind = match args.input_format {
+        AudioFormat::Wav => AudioInput::Wav,
+        AudioFormat::S16le => AudioInput::Raw(PcmFormat::S16le),
+        AudioFormat::F32le => AudioInput::Raw(PcmFormat::F32le),
+    };
+    let opts = options(args.bandwidth, &args.stream);
+    check_encode_stream(&model.codec, &opts)?;
+    let started = Instant::now();
+    let mut output = open_output(args.job.output.as_deref())?;
+    let report = encode_stream(&model.codec, open_input(input)?, kind, &mut output, &opts)?;
+    output.flush()?;
+    summary("encoded", model, &report, started);
+    Ok(())
+}
+
+/// `xcodec decode --stream`.
+pub fn decode(model: &LoadedModel, args: &DecodeArgs) -> anyhow::Result<()> {
+    let opts = options(args.bandwidth, &args.stream);
+    check_decode_stream(&model.codec, &opts)?;
+    let input = open_input(single(&args.inputs)?)?;
+    let (codec, rate) = (&model.codec, model.codec.sample_rate_hz);
+    let to_stdout = args.job.output.as_deref().is_none_or(|p| p == Path::new("-"));
+    let started = Instant::now();
+    let (report, clipped) = match (args.output_format, args.sample_format) {
+        // A WAV file: written through a temp file, its header completed at the end.
+        (AudioFormat::Wav, format) if !to_stdout => {
+            let path = args.job.output.as_deref().expect("a path when not stdout");
+            let format = if matches!(format, WavFormat::F32) { SampleFormat::F32 } else { SampleFormat::Pcm16 };
+            let mut wav = WavStream::create(path, rate, format)?;
+            let report = decode_stream(codec, input, &mut wav, &opts)?;
+            (report, wav.finish()?.clipped)
+        }
+        (wanted, format) => {
+            let out = open_output(args.job.output.as_deref())?;
+            let mut sink = match wanted {
+                AudioFormat::Wav if matches!(format, WavFormat::F32) => PcmSink::wav(out, PcmFormat::F32le, rate)?,
+                AudioFormat::Wav => PcmSink::wav(out, PcmFormat::S16le, rate)?,
+                AudioFormat::S16le => PcmSink::raw(out, PcmFormat::S16le),
+                AudioFormat::F32le => PcmSink::raw(out, PcmFormat::F32le),
+            };
+            let report = decode_stream(codec, input, &mut sink, &opts)?;
+            (report, sink.clipped())
+        }
+    };
+    summary("decoded", model, &report, started);
+    if clipped > 0 {
+        eprintln!("xcodec: {clipped} samples clipped to [-1, 1] (use --sample-format f32 or --output-format f32le to keep them)");
+    }
+    Ok(())
+}
