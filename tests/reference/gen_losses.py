@@ -464,9 +464,9 @@ discs = {
     "msstft": MultiScaleSTFTDiscriminator(4, [256, 512, 128], [64, 128, 32], [256, 400, 100]),
 }
 
-# Re-draw every parameter so that activations are O(1) and no layer is near-identity or near-zero.
-with torch.no_grad():
-    for d in discs.values():
+def redraw_discriminator(d):
+    """Re-draws every parameter so that activations are O(1) and no layer is near-identity or near-zero."""
+    with torch.no_grad():
         for name, p in d.named_parameters():
             if name.endswith("weight_g"):
                 p.copy_(torch.rand_like(p) * 0.5 + 0.75)
@@ -474,6 +474,10 @@ with torch.no_grad():
                 p.copy_(torch.randn_like(p) * 0.1)
             else:
                 p.copy_(torch.randn_like(p) / math.sqrt(p[0].numel()))
+
+
+for d in discs.values():
+    redraw_discriminator(d)
 
 
 def rust_name(kind, name):

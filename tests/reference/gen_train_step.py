@@ -58,7 +58,8 @@ def reference_defs(names):
 
 ref = reference_defs([
     "pwg_stft", "STFTLoss", "MultiResolutionSTFTLoss", "design_prototype_filter", "PQMF", "create_fb_matrix",
-    "TorchSTFT", "FrequenceDiscriminator", "MultiFrequencyDiscriminator", "rust_name", "lsgan_g", "feature_match",
+    "TorchSTFT", "FrequenceDiscriminator", "MultiFrequencyDiscriminator", "redraw_discriminator", "rust_name", "lsgan_g",
+    "feature_match",
 ])
 
 TINY = os.path.join(ROOT, "tests", "fixtures", "tiny_xcodec_hubert")
@@ -70,14 +71,7 @@ hop = int(np.prod(model.config.acoustic_model_config.downsampling_ratios))
 # A tiny multi-frequency discriminator (the Rust test builds the same: hops [32, 64], 32 channels), with weights
 # redrawn so every layer matters, saved under the Rust module's names.
 mfd = ref["MultiFrequencyDiscriminator"]([32, 64], [32, 32], sample_rate=16000)
-with torch.no_grad():
-    for name, p in mfd.named_parameters():
-        if name.endswith("weight_g"):
-            p.copy_(torch.rand_like(p) * 0.5 + 0.75)
-        elif name.endswith("bias"):
-            p.copy_(torch.randn_like(p) * 0.1)
-        else:
-            p.copy_(torch.randn_like(p) / math.sqrt(p[0].numel()))
+ref["redraw_discriminator"](mfd)
 save_file({ref["rust_name"]("mfd", n): p.detach().contiguous() for n, p in mfd.named_parameters()},
           os.path.join(OUT, "discriminators.safetensors"))
 
