@@ -74,3 +74,42 @@ fn a_backbone_whose_frame_rate_cannot_align_with_the_teacher_is_refused() {
         assert!(build_pretrained(&cfg, &device).is_ok(), "{acoustic} x none");
     }
 }
+
+#[test]
+fn every_combination_takes_a_training_step() {
+    use xcodec_trainer::train::{Event, TrainOptions, train};
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("train.txt");
+    std::fs::write(&list, fixture("../data/speech_en_16k.wav").display().to_string()).unwrap();
+    for acoustic in ["dac", "encodec", "soundstream"] {
+        for semantic in ["none", "hubert", "wavlm"] {
+            let mut cfg = xcodec_trainer::TrainConfig::default()
+                .with_overrides(&[
+                    format!("data.train_list={}", list.display()),
+                    "data.segment_samples=3200".into(),
+                    "data.workers=1".into(),
+                    "train.batch_size=2".into(),
+                    "train.max_steps=1".into(),
+                    "train.valid_every=0".into(),
+                    "discriminator.mfd.hop_lengths=[32, 64]".into(),
+                    "discriminator.mfd.hidden_channels=[32, 32]".into(),
+                ])
+                .unwrap();
+            cfg.codec = Some(config(acoustic, semantic, &[]));
+            let run = dir.path().join(format!("{acoustic}-{semantic}"));
+            let opts = TrainOptions { config: cfg, model: None, run_dir: run.clone(), resume: false, devices: vec![Device::flex()] };
+            let mut steps = Vec::new();
+            train(opts, &mut |e| {
+                if let Event::Step(r) = e {
+                    steps.push(r)
+                }
+            })
+            .unwrap_or_else(|e| panic!("{acoustic} x {semantic}: {e}"));
+            let step = &steps[0];
+            assert!(step.values.iter().all(|(_, v)| v.is_finite()), "{acoustic} x {semantic}: {step:?}");
+            assert_eq!(step.get("semantic").is_some(), semantic != "none", "{acoustic} x {semantic}: {step:?}");
+            assert!(step.get("adversarial").is_some() && step.get("discriminators").is_some());
+            assert!(run.join("checkpoints/step-00000001/model.safetensors").is_file());
+        }
+    }
+}
