@@ -98,22 +98,30 @@ fn loss_falls_over_20_steps_and_validation_is_logged() {
     assert_eq!(xcodec_core::Quantizer::num_quantizers(&codec.quantizer), 4);
 }
 
-#[test]
-fn two_cpu_replicas_give_the_loss_of_one_device() {
-    let dir = tempfile::tempdir().unwrap();
-    let losses = |devices: Vec<Device>, name: &str| {
-        let cfg = tiny_config(dir.path(), &["train.max_steps=2"]);
-        run(cfg, &dir.path().join(name), devices)
-    };
-    let one = losses(vec![Device::flex()], "one");
-    let two = losses(vec![Device::flex(), Device::flex()], "two");
-    for (a, b) in one.iter().zip(&two) {
-        for (name, va) in &a.values {
+/// Asserts two runs logged the same losses (relative 1e-4; wall-clock seconds aside).
+fn assert_same_losses(a: &[Record], b: &[Record], what: &str) {
+    assert_eq!(a.len(), b.len());
+    for (ra, rb) in a.iter().zip(b) {
+        for (name, va) in &ra.values {
             if name == "seconds" {
                 continue;
             }
-            let vb = b.get(name).unwrap();
-            assert!((va - vb).abs() <= 1e-4 * va.abs().max(1e-3), "step {} {name}: one device {va}, two {vb}", a.step);
+            let vb = rb.get(name).unwrap();
+            assert!((va - vb).abs() <= 1e-4 * va.abs().max(1e-3), "step {} {name}: {what}: {va} vs {vb}", ra.step);
         }
     }
+}
+
+#[test]
+fn two_cpu_replicas_and_accumulation_give_the_loss_of_one_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let losses = |devices: Vec<Device>, sets: &[&str], name: &str| {
+        let cfg = tiny_config(dir.path(), &[&["train.max_steps=2"], sets].concat());
+        run(cfg, &dir.path().join(name), devices)
+    };
+    let one = losses(vec![Device::flex()], &["train.batch_size=4"], "one");
+    let two = losses(vec![Device::flex(), Device::flex()], &["train.batch_size=4"], "two");
+    assert_same_losses(&one, &two, "one device vs two");
+    let accumulated = losses(vec![Device::flex()], &["train.batch_size=2", "train.accumulate=2"], "accumulated");
+    assert_same_losses(&one, &accumulated, "batch 4 vs 2 x 2 accumulated");
 }
