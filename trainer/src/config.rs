@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use xcodec_core::config::one_line;
 use xcodec_core::{CodecConfig, Result, XcodecError};
 
 /// A training run's configuration.
@@ -219,10 +220,6 @@ impl TrainConfig {
         let t = &self.train;
         t.learning_rate * t.lr_decay.powf((step / t.lr_decay_every) as f64)
     }
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

@@ -163,13 +163,13 @@ pub fn train(opts: TrainOptions, on_event: &mut dyn FnMut(Event)) -> Result<Summ
         let batch = loader.next_batch().expect("loader covers the run")?;
         let n_q = codebooks_this_step(&cfg, &codec, step);
         let adversarial = step >= cfg.train.disc_start_step && objective.adversarial();
+        let whole = to_tensor(&batch.items, &main);
         if step == 0 {
-            let first = to_tensor(&batch.items, &main);
-            let teacher = codec.teacher_features(&first);
-            let x = codec.joint_embedding(first, teacher).detach();
+            let teacher = codec.teacher_features(&whole);
+            let x = codec.joint_embedding(whole.clone(), teacher).detach();
             codec.quantizer.init_codebooks(x, derive_seed(seed, 5, 0));
         }
-        let norms = objective.step_norms(to_tensor(&batch.items, &main).narrow(2, 0, out_len))?;
+        let norms = objective.step_norms(whole.narrow(2, 0, out_len))?;
         let shards = shard(&batch.items, cfg.train.accumulate, &devices);
         let total_items = batch.items.len() as f64;
         let mut outputs = Vec::with_capacity(shards.len());

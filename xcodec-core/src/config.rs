@@ -85,7 +85,8 @@ pub fn params_table<T: Serialize>(params: &T) -> toml::Table {
     toml::Table::try_from(params).expect("part params serialize to a TOML table")
 }
 
-fn one_line(s: &str) -> String {
+/// A (multi-line) parser message on one line, for one-line errors.
+pub fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
