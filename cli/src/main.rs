@@ -2,6 +2,7 @@
 //! A thin layer over the library crates: argument parsing, device choice, printing, exit codes.
 
 mod device;
+mod heap;
 mod info;
 mod jobs;
 mod list;
@@ -155,6 +156,7 @@ fn load(model: &str, source: &ModelArgs, parts: Parts) -> anyhow::Result<xcodec_
 }
 
 fn main() -> ExitCode {
+    heap::keep_freed_memory();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,7 +3,9 @@
 
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
-use burn::tensor::activation::{sigmoid, softmax};
+use burn::tensor::activation::sigmoid;
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 /// WavLM's gate: `gate_a * (gate_b * gru_rel_pos_const - 1) + 2` from a per-head linear map of the input.
@@ -64,19 +66,21 @@ impl Attention {
     pub fn forward(&self, x: Tensor<3>, position_bias: Option<&Tensor<4>>) -> Tensor<3> {
         let [b, t, c] = x.dims();
         let head_dim = c / self.num_heads;
-        let q = self.heads(self.q_proj.forward(x.clone())) * (1.0 / (head_dim as f64).sqrt());
+        let q = self.heads(self.q_proj.forward(x.clone()));
         let k = self.heads(self.k_proj.forward(x.clone()));
         let v = self.heads(self.v_proj.forward(x.clone()));
-        let mut scores = q.matmul(k.swap_dims(2, 3)); // [b, heads, t, t]
+        let mut bias_term = None;
         if let (Some(bias), Some(lin), Some(konst)) = (position_bias, &self.gru_rel_pos_linear, &self.gru_rel_pos_const) {
             let logits = lin.forward(self.heads(x)).reshape([b, self.num_heads, t, 2, 4]).sum_dim(4);
             let gates = sigmoid(logits.reshape([b, self.num_heads, t, 2]));
             let gate_a = gates.clone().narrow(3, 0, 1);
             let gate_b = gates.narrow(3, 1, 1);
             let gate = gate_a * (gate_b * konst.val() - 1.0) + 2.0; // [b, heads, t, 1]
-            scores = scores + gate * bias.clone();
+            bias_term = Some(gate * bias.clone());
         }
-        let out = softmax(scores, 3).matmul(v); // [b, heads, t, head_dim]
+        // softmax(q k^T / sqrt(head_dim) + bias) v, fused by the backend (tiled on the CPU).
+        let options = AttentionModuleOptions { scale: Some(1.0 / (head_dim as f64).sqrt()), ..Default::default() };
+        let out = attention(q, k, v, None, bias_term, options); // [b, heads, t, head_dim]
         self.out_proj.forward(out.swap_dims(1, 2).reshape([b, t, c]))
     }
 }

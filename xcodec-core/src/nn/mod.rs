@@ -1,5 +1,6 @@
 //! Layers shared by several plugins.
 
+pub mod rows;
 pub mod weight_norm;
 
 pub use weight_norm::{WnConv1d, WnConvTranspose1d};

@@ -1,0 +1,104 @@
+//! Fused row-wise kernels on the CPU (`flex`) backend: one pass over a tensor's rows in plain Rust, both cores
+//! busy, instead of a chain of element-wise tensor ops (each one a full pass over memory, some of them
+//! single-threaded scalar code in `flex`). Only for inference: a tensor that autodiff tracks, or one on
+//! another backend, is handed back to the caller, which then composes the same function from tensor ops.
+
+use burn::backend::flex::FlexTensor;
+use burn::backend::{BackendTensor, DispatchAutodiffContext, DispatchTensor, DispatchTensorKind};
+use burn::tensor::{DType, Tensor};
+use rayon::prelude::*;
+
+/// Elements processed per block of an in-place row (the input copy lives on the stack).
+const BLOCK: usize = 256;
+
+/// Applies `kernel(row, out, input)` to every row (the last dimension) of `x`, rows in parallel, where `row` is
+/// the row's index in the flattened leading dimensions; `prepare` makes the kernel (called only when the fused
+/// path runs, so it may read small tensors to the host). `out` and `input` have equal lengths; `kernel` may
+/// be called several times per row on consecutive blocks. Returns `Err(x)` unchanged when `x` is not a
+/// contiguous f32 `flex` tensor outside autodiff: the caller then computes the same thing with tensor ops.
+pub fn map_rows<const D: usize, F>(x: Tensor<D>, prepare: impl FnOnce() -> F) -> Result<Tensor<D>, Tensor<D>>
+where
+    F: Fn(usize, &mut [f32], &[f32]) + Sync,
+{
+    let row_len = x.dims()[D - 1];
+    let DispatchTensor { kind, autodiff } = x.into_dispatch();
+    let mut tensor = match kind {
+        DispatchTensorKind::Flex(BackendTensor::Float(t))
+            if autodiff == DispatchAutodiffContext::Disabled
+                && t.dtype() == DType::F32
+                && t.layout().contiguous_offsets().is_some()
+                && row_len > 0 =>
+        {
+            t
+        }
+        kind => return Err(Tensor::from_dispatch(DispatchTensor { kind, autodiff })),
+    };
+    let kernel = prepare();
+    let out = if tensor.is_unique() {
+        let (start, end) = tensor.layout().contiguous_offsets().expect("checked contiguous");
+        let data = &mut tensor.try_storage_mut::<f32>().expect("checked unique")[start..end];
+        data.par_chunks_mut(row_len).enumerate().for_each(|(row, out)| {
+            let mut input = [0f32; BLOCK];
+            for block in out.chunks_mut(BLOCK) {
+                let input = &mut input[..block.len()];
+                input.copy_from_slice(block);
+                kernel(row, block, input);
+            }
+        });
+        tensor
+    } else {
+        let input = tensor.as_slice::<f32>().expect("checked contiguous");
+        let mut out = vec![0f32; input.len()];
+        out.par_chunks_mut(row_len).zip(input.par_chunks(row_len)).enumerate().for_each(|(row, (out, input))| {
+            kernel(row, out, input)
+        });
+        let shape = tensor.layout().shape().clone();
+        FlexTensor::from_data(burn::tensor::TensorData::new(out, shape))
+    };
+    Ok(Tensor::from_dispatch(DispatchTensor {
+        kind: DispatchTensorKind::Flex(BackendTensor::Float(out)),
+        autodiff,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, TensorData};
+
+    fn ramp(device: &Device) -> Tensor<2> {
+        Tensor::from_data(TensorData::new((0..3 * 1000).map(|i| i as f32).collect(), [3, 1000]), device)
+    }
+
+    /// `out = input * 2 + row` through `map_rows`.
+    fn double_plus_row(x: Tensor<2>) -> Result<Tensor<2>, Tensor<2>> {
+        map_rows(x, || {
+            |row: usize, out: &mut [f32], input: &[f32]| {
+                for (o, i) in out.iter_mut().zip(input) {
+                    *o = i * 2.0 + row as f32;
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn rows_are_mapped_in_place_or_out_of_place() {
+        let device = Device::default();
+        let want: Vec<f32> = (0..3 * 1000).map(|i| (i * 2 + i / 1000) as f32).collect();
+        let x = ramp(&device);
+        let shared = double_plus_row(x.clone()).expect("flex f32 takes the fused path");
+        assert_eq!(shared.into_data().try_into_vec::<f32>().unwrap(), want);
+        assert_eq!(x.into_data().try_into_vec::<f32>().unwrap()[2999], 2999.0, "a shared input is not written");
+        let unique = double_plus_row(ramp(&device)).expect("flex f32 takes the fused path");
+        assert_eq!(unique.into_data().try_into_vec::<f32>().unwrap(), want);
+    }
+
+    #[test]
+    fn autodiff_and_non_contiguous_tensors_are_handed_back() {
+        let device = Device::default();
+        assert!(double_plus_row(ramp(&device.clone().autodiff()).require_grad()).is_err());
+        let transposed = ramp(&device).reshape([1000, 3]).transpose();
+        let back = double_plus_row(transposed.clone()).expect_err("not contiguous");
+        back.into_data().assert_eq(&transposed.into_data(), true);
+    }
+}
