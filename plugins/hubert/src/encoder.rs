@@ -5,7 +5,7 @@ use crate::config::{TeacherConfig, TeacherKind};
 use burn::module::{Initializer, Module, Param};
 use burn::nn::conv::Conv1dConfig;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::gelu;
+use xcodec_core::nn::gelu::gelu;
 use burn::tensor::module::conv1d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor};

@@ -4,7 +4,7 @@ use crate::config::TeacherConfig;
 use burn::module::Module;
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{GroupNorm, GroupNormConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::gelu;
+use xcodec_core::nn::gelu::gelu;
 use burn::tensor::{Device, Tensor};
 
 /// The norm after a feature conv.
