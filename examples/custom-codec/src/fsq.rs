@@ -30,7 +30,8 @@ impl FsqConfig {
     /// Parses and checks a `params` table (one-line errors).
     pub fn from_params(params: &toml::Table) -> Result<Self> {
         let cfg: Self = xcodec_core::config::parse_params("fsq", params)?;
-        if cfg.levels < 3 || cfg.levels % 2 == 0 || cfg.group_dims == 0 || cfg.levels.checked_pow(cfg.group_dims as u32).is_none_or(|n| n > 1 << 24) {
+        let entries = u32::try_from(cfg.group_dims).ok().and_then(|d| cfg.levels.checked_pow(d));
+        if cfg.levels < 3 || cfg.levels.is_multiple_of(2) || cfg.group_dims == 0 || entries.is_none_or(|n| n > 1 << 24) {
             return Err(XcodecError::Config(format!(
                 "[fsq] params: levels = {} must be odd and at least 3, group_dims = {} positive, and levels^group_dims at most 2^24",
                 cfg.levels, cfg.group_dims
@@ -54,7 +55,7 @@ pub struct Fsq {
 impl Fsq {
     /// The quantizer for vectors of width `dim`, which the groups must tile.
     pub fn new(cfg: &FsqConfig, dim: usize) -> Result<Self> {
-        if dim % cfg.group_dims != 0 {
+        if !dim.is_multiple_of(cfg.group_dims) {
             return Err(XcodecError::Config(format!(
                 "[fsq] params: group_dims = {} does not divide the quantized width {dim} (acoustic latent + teacher width)",
                 cfg.group_dims

@@ -27,7 +27,7 @@ impl BandsConfig {
     /// Parses and checks a `params` table (one-line errors).
     pub fn from_params(params: &toml::Table) -> Result<Self> {
         let cfg: Self = xcodec_core::config::parse_params("bands", params)?;
-        if cfg.bands == 0 || cfg.hop == 0 || cfg.hop % cfg.bands != 0 {
+        if cfg.bands == 0 || cfg.hop == 0 || !cfg.hop.is_multiple_of(cfg.bands) {
             return Err(XcodecError::Config(format!(
                 "[bands] params: bands = {} must be positive and divide hop = {}",
                 cfg.bands, cfg.hop

@@ -168,6 +168,7 @@ pub enum AnyAcousticDecoder<P: ExtraParts = NoExtra> {
 
 /// Any built-in semantic teacher, or `P`'s extra one.
 #[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)] // one teacher per codec: not worth boxing
 pub enum AnySemanticTeacher<P: ExtraParts = NoExtra> {
     /// `none`.
     None(NoTeacher),
