@@ -4,6 +4,7 @@
 //! [`ExtraParts`] and works with [`Codec<P>`] and [`Models<P>`].
 
 pub mod codes_file;
+mod extra;
 mod hf_config;
 pub mod hub;
 mod layout;
@@ -16,7 +17,8 @@ mod resolve;
 pub use hf_config::{codec_config_from_hf, is_encodec};
 pub use layout::{ENCODEC_KEY_MAP, HF_KEY_MAP, Layout, load_weights, load_weights_except};
 pub use model_dir::{save_model_dir, write_atomic};
-pub use parts::{AnyAcousticDecoder, AnyAcousticEncoder, AnyQuantizer, AnySemanticTeacher, ExtraParts, NoExtra, NoPart};
+pub use extra::{ExtraParts, NoExtra, NoPart};
+pub use parts::{AnyAcousticDecoder, AnyAcousticEncoder, AnyQuantizer, AnySemanticTeacher};
 pub use resolve::{ENCODER_SIDE, LoadedModel, Parts};
 
 use burn::tensor::Device;
