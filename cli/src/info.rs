@@ -1,11 +1,11 @@
 //! `xcodec info`.
 
-use xcodec_builtin::LoadedModel;
+use xcodec_builtin::{ExtraParts, LoadedModel};
 use xcodec_core::bandwidth;
 use xcodec_core::{AcousticEncoder, Quantizer};
 
 /// Prints a loaded model's shape, bandwidths and parameter counts per part.
-pub fn print(model: &LoadedModel) {
+pub fn print<P: ExtraParts>(model: &LoadedModel<P>) {
     let (cfg, codec) = (&model.config, &model.codec);
     let q = &codec.quantizer;
     let frame_rate = codec.frame_rate_hz();

@@ -6,7 +6,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
-use xcodec_builtin::LoadedModel;
+use xcodec_builtin::{ExtraParts, LoadedModel};
 use xcodec_builtin::codes_file::CodesFormat;
 use xcodec_builtin::pipeline::{self, DecodeOptions, EncodeOptions, Event, Outcome, Report};
 use xcodec_core::audio::SampleFormat;
@@ -114,7 +114,7 @@ pub enum WavFormat {
 }
 
 /// Runs an encode.
-pub fn encode(model: &LoadedModel, args: &EncodeArgs) -> anyhow::Result<()> {
+pub fn encode<P: ExtraParts>(model: &LoadedModel<P>, args: &EncodeArgs) -> anyhow::Result<()> {
     if args.stream.stream {
         return crate::stream::encode(model, args);
     }
@@ -139,7 +139,7 @@ pub fn encode(model: &LoadedModel, args: &EncodeArgs) -> anyhow::Result<()> {
 }
 
 /// Runs a decode.
-pub fn decode(model: &LoadedModel, args: &DecodeArgs) -> anyhow::Result<()> {
+pub fn decode<P: ExtraParts>(model: &LoadedModel<P>, args: &DecodeArgs) -> anyhow::Result<()> {
     if args.stream.stream {
         return crate::stream::decode(model, args);
     }

@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 use std::time::Instant;
-use xcodec_builtin::LoadedModel;
+use xcodec_builtin::{ExtraParts, LoadedModel};
 use xcodec_builtin::pipeline::stream::{
     AudioInput, PcmFormat, PcmSink, StreamOptions, StreamReport, check_decode_stream, check_encode_stream, decode_stream,
     encode_stream,
@@ -68,7 +68,7 @@ fn options(bandwidth_kbps: Option<f64>, args: &crate::stream::StreamArgs) -> Str
     StreamOptions { bandwidth_kbps, chunk_frames: args.chunk_frames }
 }
 
-fn summary(verb: &str, model: &LoadedModel, report: &StreamReport, started: Instant) {
+fn summary<P: ExtraParts>(verb: &str, model: &LoadedModel<P>, report: &StreamReport, started: Instant) {
     let seconds = report.samples as f64 / model.codec.sample_rate_hz as f64;
     let took = started.elapsed().as_secs_f64();
     eprintln!(
@@ -80,7 +80,7 @@ fn summary(verb: &str, model: &LoadedModel, report: &StreamReport, started: Inst
 }
 
 /// `xcodec encode --stream`.
-pub fn encode(model: &LoadedModel, args: &EncodeArgs) -> anyhow::Result<()> {
+pub fn encode<P: ExtraParts>(model: &LoadedModel<P>, args: &EncodeArgs) -> anyhow::Result<()> {
     if args.gain != 1.0 {
         bail!("--gain is not applied with --stream; scale the samples before they reach xcodec");
     }
@@ -101,7 +101,7 @@ pub fn encode(model: &LoadedModel, args: &EncodeArgs) -> anyhow::Result<()> {
 }
 
 /// `xcodec decode --stream`.
-pub fn decode(model: &LoadedModel, args: &DecodeArgs) -> anyhow::Result<()> {
+pub fn decode<P: ExtraParts>(model: &LoadedModel<P>, args: &DecodeArgs) -> anyhow::Result<()> {
     let opts = options(args.bandwidth, &args.stream);
     check_decode_stream(&model.codec, &opts)?;
     let input = open_input(single(&args.inputs)?)?;

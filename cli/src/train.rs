@@ -4,6 +4,7 @@ use crate::device;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use xcodec_builtin::ExtraParts;
 use xcodec_trainer::metrics::Record;
 use xcodec_trainer::train::{Event, RUN_CONFIG, TrainOptions};
 use xcodec_trainer::TrainConfig;
@@ -36,7 +37,7 @@ pub struct TrainArgs {
 }
 
 /// Runs `xcodec train`.
-pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
+pub fn run<P: ExtraParts>(args: &TrainArgs) -> anyhow::Result<()> {
     let mut sets = args.sets.clone();
     if let Some(n) = args.max_steps {
         sets.push(format!("train.max_steps={n}"));
@@ -64,7 +65,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let devices = args.devices.split(',').map(|d| device::parse(d.trim())).collect::<anyhow::Result<Vec<_>>>()?;
     let opts = TrainOptions { config, model: args.model.clone(), run_dir: args.output.clone(), resume: args.resume, devices };
     let mut bar = ProgressBar::hidden();
-    let summary = xcodec_trainer::train::train(opts, &mut |event| report(&mut bar, event))?;
+    let summary = xcodec_trainer::train::train::<P>(opts, &mut |event| report(&mut bar, event))?;
     bar.finish_and_clear();
     println!("trained {} steps -> {}", summary.steps, summary.checkpoint.display());
     Ok(())

@@ -10,7 +10,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use xcodec_builtin::Codec;
+use xcodec_builtin::{Codec, ExtraParts, Models, NoExtra};
 use xcodec_core::{CodecConfig, Result, XcodecError};
 
 const DISCRIMINATORS: &str = "discriminators.safetensors";
@@ -30,11 +30,11 @@ pub struct CheckpointState {
 }
 
 /// Everything a checkpoint restores.
-pub struct Restored<Disc> {
+pub struct Restored<Disc, P: ExtraParts = NoExtra> {
     /// The codec's config.
     pub config: CodecConfig,
     /// The generator.
-    pub generator: Codec,
+    pub generator: Codec<P>,
     /// The discriminators.
     pub discriminators: Disc,
     /// Generator optimiser.
@@ -76,11 +76,11 @@ fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> XcodecError {
 
 /// Writes a checkpoint atomically and prunes old ones (keeping `keep`). Leftovers of killed writes are removed.
 #[allow(clippy::too_many_arguments)]
-pub fn save<Disc: Module>(
+pub fn save<Disc: Module, P: ExtraParts>(
     run: &Path,
     step: u64,
     config: &CodecConfig,
-    generator: &Codec,
+    generator: &Codec<P>,
     discriminators: &Disc,
     optim_generator: &ModuleOptimizer,
     optim_discriminators: &ModuleOptimizer,
@@ -127,12 +127,17 @@ pub fn save<Disc: Module>(
 }
 
 /// Loads a checkpoint written by [`save`]; `discriminators` is a freshly built module of the same shape.
-pub fn load<Disc: Module>(dir: &Path, discriminators: Disc, fresh_optims: [ModuleOptimizer; 2], device: &Device) -> Result<Restored<Disc>> {
+pub fn load<Disc: Module, P: ExtraParts>(
+    dir: &Path,
+    discriminators: Disc,
+    fresh_optims: [ModuleOptimizer; 2],
+    device: &Device,
+) -> Result<Restored<Disc, P>> {
     let state_path = dir.join(STATE);
     let text = std::fs::read(&state_path).map_err(|e| io_err(&state_path, "cannot read the checkpoint state", e))?;
     let state: CheckpointState =
         serde_json::from_slice(&text).map_err(|e| io_err(&state_path, "corrupt checkpoint state", e))?;
-    let (config, generator) = xcodec_builtin::load_model_dir(dir, device)?;
+    let (config, generator) = Models::<P>::load_dir(dir, device)?;
     let generator = crate::grads::restore_param_ids(generator, &state.generator_ids);
     let disc_path = dir.join(DISCRIMINATORS);
     let mut discriminators = discriminators;

@@ -18,7 +18,7 @@ use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use xcodec_builtin::Codec;
+use xcodec_builtin::{Codec, ExtraParts, Models};
 use xcodec_core::{CodecConfig, Quantizer, Result, XcodecError};
 
 /// The resolved config a run keeps in `RUN/train.toml`.
@@ -88,7 +88,7 @@ struct ShardOutput {
 }
 
 /// Trains until `config.train.max_steps`, reporting through `on_event`.
-pub fn train(opts: TrainOptions, on_event: &mut dyn FnMut(Event)) -> Result<Summary> {
+pub fn train<P: ExtraParts>(opts: TrainOptions, on_event: &mut dyn FnMut(Event)) -> Result<Summary> {
     let TrainOptions { config: cfg, model, run_dir, resume, devices } = opts;
     cfg.validate()?;
     let devices: Vec<Device> = devices.into_iter().map(|d| d.autodiff()).collect();
@@ -174,7 +174,7 @@ pub fn train(opts: TrainOptions, on_event: &mut dyn FnMut(Event)) -> Result<Summ
         let total_items = batch.items.len() as f64;
         let mut outputs = Vec::with_capacity(shards.len());
         for micro in shards {
-            let replicas: Vec<(Codec, Discriminators)> =
+            let replicas: Vec<(Codec<P>, Discriminators)> =
                 micro.iter().map(|(dev, _)| (codec.clone().fork(dev), disc.clone().fork(dev))).collect();
             let results = std::thread::scope(|s| {
                 let handles: Vec<_> = micro
@@ -252,13 +252,13 @@ pub fn train(opts: TrainOptions, on_event: &mut dyn FnMut(Event)) -> Result<Summ
 }
 
 /// The generator a fresh run starts from: a model directory (fine-tuning) or the config's `[codec]`.
-fn initial_generator(cfg: &TrainConfig, model: Option<&Path>, device: &Device) -> Result<(CodecConfig, Codec)> {
+fn initial_generator<P: ExtraParts>(cfg: &TrainConfig, model: Option<&Path>, device: &Device) -> Result<(CodecConfig, Codec<P>)> {
     match (model, &cfg.codec) {
         (Some(dir), _) => {
-            let loaded = xcodec_builtin::load_model(&dir.to_string_lossy(), None, xcodec_builtin::Parts::All, device)?;
+            let loaded = Models::<P>::load(&dir.to_string_lossy(), None, xcodec_builtin::Parts::All, device)?;
             Ok((loaded.config, loaded.codec))
         }
-        (None, Some(codec)) => xcodec_builtin::build_pretrained(codec, device),
+        (None, Some(codec)) => Models::<P>::build_pretrained(codec, device),
         (None, None) => Err(XcodecError::Config(
             "no codec to train: pass --model DIR (made by `xcodec build`) or put a [codec] section in the config".into(),
         )),
@@ -272,7 +272,7 @@ fn adamw(cfg: &TrainConfig) -> ModuleOptimizer {
 }
 
 /// Codebooks used at `step`: all of them, or (quantizer dropout) those of a bandwidth drawn at random.
-fn codebooks_this_step(cfg: &TrainConfig, codec: &Codec, step: u64) -> usize {
+fn codebooks_this_step<P: ExtraParts>(cfg: &TrainConfig, codec: &Codec<P>, step: u64) -> usize {
     let bandwidths = &codec.target_bandwidths_kbps;
     let most = codec.codebooks_for_bandwidth(*bandwidths.last().expect("a codec offers a bandwidth"));
     if !cfg.train.quantizer_dropout || bandwidths.len() < 2 {
@@ -313,8 +313,8 @@ fn shard<'a>(items: &'a [Vec<f32>], accumulate: usize, devices: &[Device]) -> Ve
 #[allow(clippy::too_many_arguments)]
 /// One replica on one shard: forward, discriminator gradients on the detached output, generator gradients.
 /// Losses come back scaled by the shard's share of the step, so summing shards gives the batch mean.
-fn shard_step(
-    codec: &Codec,
+fn shard_step<P: ExtraParts>(
+    codec: &Codec<P>,
     disc: &Discriminators,
     objective: &Objective,
     norms: &StepNorms,
@@ -376,8 +376,8 @@ fn load_valid_clips(cfg: &TrainConfig, rate_hz: u32) -> Result<Vec<Vec<f32>>> {
 
 /// Encodes and decodes every validation clip at the highest bandwidth (no gradient) and records the mean
 /// mel distance, STFT distance and SI-SDR.
-fn validate(
-    codec: &Codec,
+fn validate<P: ExtraParts>(
+    codec: &Codec<P>,
     objective: &Objective,
     clips: &[Vec<f32>],
     step: u64,

@@ -66,7 +66,7 @@ fn run(cfg: TrainConfig, run_dir: &Path, devices: Vec<Device>) -> Vec<Record> {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let opts = TrainOptions { config: cfg, model: None, run_dir: run_dir.to_path_buf(), resume: false, devices };
     let mut steps = Vec::new();
-    train(opts, &mut |e| {
+    train::<xcodec_builtin::NoExtra>(opts, &mut |e| {
         if let Event::Step(r) = e {
             steps.push(r)
         }

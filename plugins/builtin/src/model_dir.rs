@@ -1,8 +1,6 @@
 //! Our model directory: `config.toml` + `model.safetensors`, both written atomically.
 
-use crate::Codec;
-#[cfg(test)]
-use crate::build;
+use crate::{Codec, ExtraParts};
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
 use std::path::Path;
@@ -18,7 +16,7 @@ const DECODER_SIDE: &str = r"^(quantizer|fc_post2|acoustic_decoder)\.";
 
 /// Writes `dir/config.toml` and `dir/model.safetensors` (each via a temp file + rename). With
 /// `cfg.decoder_only`, only the tensors decoding needs are written.
-pub fn save_model_dir(dir: &Path, cfg: &CodecConfig, codec: &Codec) -> Result<()> {
+pub fn save_model_dir<P: ExtraParts>(dir: &Path, cfg: &CodecConfig, codec: &Codec<P>) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| XcodecError::file(dir, format!("cannot create directory: {e}")))?;
     let weights = dir.join(WEIGHTS_FILE);
     let mut store = SafetensorsStore::from_file(&weights)
@@ -36,14 +34,14 @@ pub fn save_model_dir(dir: &Path, cfg: &CodecConfig, codec: &Codec) -> Result<()
 }
 
 /// Reads a model directory written by [`save_model_dir`] (a decoder-only one loads for decoding only).
-pub fn load_model_dir(dir: &Path, device: &Device) -> Result<(CodecConfig, Codec)> {
+pub(crate) fn load_model_dir<P: ExtraParts>(dir: &Path, device: &Device) -> Result<(CodecConfig, Codec<P>)> {
     if !dir.join(CONFIG_FILE).is_file() {
         return Err(XcodecError::file(
             dir,
             format!("no {CONFIG_FILE} here; pass a model directory made by `xcodec build` or `xcodec convert`"),
         ));
     }
-    let loaded = crate::load_model(&dir.to_string_lossy(), None, crate::Parts::All, device)?;
+    let loaded = crate::Models::<P>::load(&dir.to_string_lossy(), None, crate::Parts::All, device)?;
     Ok((loaded.config, loaded.codec))
 }
 
@@ -65,6 +63,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{build, load_model_dir};
     use burn::tensor::Tensor;
     use xcodec_core::AcousticEncoder;
 

@@ -1,5 +1,7 @@
-//! `Any*` enums: one variant per built-in part, delegating the part traits.
+//! `Any*` enums: one variant per built-in part, plus an `Extra` variant for a third-party part a binary
+//! links in through [`ExtraParts`]; each enum delegates the part traits to its variant.
 
+use crate::extra::{ExtraParts, NoExtra};
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor};
 use xcodec_core::{
@@ -12,51 +14,69 @@ use xcodec_encodec::{EncodecConfig, SeanetDecoder, SeanetEncoder, SoundStreamCon
 use xcodec_hubert::{SslTeacher, TeacherConfig, TeacherKind};
 use xcodec_rvq::{ResidualVq, RvqConfig};
 
-/// Any built-in acoustic encoder.
+/// Any built-in acoustic encoder, or `P`'s extra one.
 #[derive(Module, Debug)]
 #[allow(clippy::large_enum_variant)] // one per codec: not worth boxing
-pub enum AnyAcousticEncoder {
+pub enum AnyAcousticEncoder<P: ExtraParts = NoExtra> {
     /// `dac`.
     Dac(DacEncoder),
     /// `encodec` or `soundstream` (both SEANet).
     Seanet(SeanetEncoder),
+    /// A third-party encoder ([`ExtraParts::Encoder`]).
+    Extra(P::Encoder),
 }
 
-/// Any built-in acoustic decoder.
+/// Any built-in acoustic decoder, or `P`'s extra one.
 #[derive(Module, Debug)]
 #[allow(clippy::large_enum_variant)] // one per codec: not worth boxing
-pub enum AnyAcousticDecoder {
+pub enum AnyAcousticDecoder<P: ExtraParts = NoExtra> {
     /// `dac`.
     Dac(DacDecoder),
     /// `encodec` or `soundstream` (both SEANet).
     Seanet(SeanetDecoder),
+    /// A third-party decoder ([`ExtraParts::Decoder`]).
+    Extra(P::Decoder),
 }
 
-/// Any built-in semantic teacher.
+/// Any built-in semantic teacher, or `P`'s extra one.
 #[derive(Module, Debug)]
-pub enum AnySemanticTeacher {
+#[allow(clippy::large_enum_variant)] // one teacher per codec: not worth boxing
+pub enum AnySemanticTeacher<P: ExtraParts = NoExtra> {
     /// `none`.
     None(NoTeacher),
     /// `hubert` or `wavlm`.
     Ssl(SslTeacher),
     /// A teacher not loaded (decode-only models).
     Absent(AbsentTeacher),
+    /// A third-party teacher ([`ExtraParts::Teacher`]).
+    Extra(P::Teacher),
 }
 
-/// Any built-in quantizer.
+/// Any built-in quantizer, or `P`'s extra one.
 #[derive(Module, Debug)]
-pub enum AnyQuantizer {
+pub enum AnyQuantizer<P: ExtraParts = NoExtra> {
     /// `rvq`.
     Rvq(ResidualVq),
+    /// A third-party quantizer ([`ExtraParts::Quantizer`]).
+    Extra(P::Quantizer),
 }
 
-/// The error for a name that is registered but has no built-in constructor (a linked third-party part).
+/// The error for a name that is registered but has no constructor in this binary (a part linked in
+/// without being named in the binary's [`ExtraParts`]).
 fn not_built_in(role: Role, name: &str) -> XcodecError {
     XcodecError::Config(format!("{role} part '{name}' is registered but not built into this binary's model type"))
 }
 
+/// The extra parts' answer for `name`, or the "not built in" error.
+fn extra<T>(role: Role, name: &str, built: Option<Result<T>>) -> Result<T> {
+    built.unwrap_or_else(|| Err(not_built_in(role, name)))
+}
+
 /// Builds the encoder/decoder pair named by `part`.
-pub fn acoustic(part: &PartConfig, device: &Device) -> Result<(AnyAcousticEncoder, AnyAcousticDecoder)> {
+pub fn acoustic<P: ExtraParts>(
+    part: &PartConfig,
+    device: &Device,
+) -> Result<(AnyAcousticEncoder<P>, AnyAcousticDecoder<P>)> {
     registry::find(Role::Acoustic, &part.name)?;
     match part.name.as_str() {
         "dac" => {
@@ -74,31 +94,42 @@ pub fn acoustic(part: &PartConfig, device: &Device) -> Result<(AnyAcousticEncode
                 AnyAcousticDecoder::Seanet(SeanetDecoder::new(&cfg, device)),
             ))
         }
-        other => Err(not_built_in(Role::Acoustic, other)),
+        other => extra(Role::Acoustic, other, P::acoustic(part, device))
+            .map(|(e, d)| (AnyAcousticEncoder::Extra(e), AnyAcousticDecoder::Extra(d))),
     }
 }
 
-/// The shape of the teacher named by `part` (`None` for `none`), its name and params checked.
-fn teacher_config(part: &PartConfig) -> Result<Option<TeacherConfig>> {
+/// A teacher named by `part`, its name and params checked: built-in (`None` for `none`) or extra.
+enum TeacherKindOf {
+    BuiltIn(Option<TeacherConfig>),
+    Extra,
+}
+
+/// Which teacher `part` names, its name and params checked.
+fn teacher_config(part: &PartConfig) -> Result<TeacherKindOf> {
     (registry::find(Role::Semantic, &part.name)?.check_params)(&part.params)?;
     match part.name.as_str() {
-        "none" => Ok(None),
-        name @ ("hubert" | "wavlm") => TeacherConfig::from_params(name, &part.params).map(Some),
-        other => Err(not_built_in(Role::Semantic, other)),
+        "none" => Ok(TeacherKindOf::BuiltIn(None)),
+        name @ ("hubert" | "wavlm") => TeacherConfig::from_params(name, &part.params).map(|c| TeacherKindOf::BuiltIn(Some(c))),
+        _ => Ok(TeacherKindOf::Extra),
     }
 }
 
 /// Builds the teacher named by `part`.
-pub fn semantic(part: &PartConfig, device: &Device) -> Result<AnySemanticTeacher> {
+pub fn semantic<P: ExtraParts>(part: &PartConfig, device: &Device) -> Result<AnySemanticTeacher<P>> {
     Ok(match teacher_config(part)? {
-        None => AnySemanticTeacher::None(NoTeacher::default()),
-        Some(cfg) => AnySemanticTeacher::Ssl(SslTeacher::new(&cfg, teacher_kind(&part.name), device)),
+        TeacherKindOf::BuiltIn(None) => AnySemanticTeacher::None(NoTeacher::default()),
+        TeacherKindOf::BuiltIn(Some(cfg)) => AnySemanticTeacher::Ssl(SslTeacher::new(&cfg, teacher_kind(&part.name), device)),
+        TeacherKindOf::Extra => AnySemanticTeacher::Extra(extra(Role::Semantic, &part.name, P::semantic(part, device))?),
     })
 }
 
 /// A weightless stand-in of the teacher's width, for decode-only loading.
-pub fn absent_teacher(part: &PartConfig) -> Result<AnySemanticTeacher> {
-    let hidden_size = teacher_config(part)?.map_or(0, |cfg| cfg.hidden_size);
+pub fn absent_teacher<P: ExtraParts>(part: &PartConfig) -> Result<AnySemanticTeacher<P>> {
+    let hidden_size = match teacher_config(part)? {
+        TeacherKindOf::BuiltIn(cfg) => cfg.map_or(0, |cfg| cfg.hidden_size),
+        TeacherKindOf::Extra => extra(Role::Semantic, &part.name, P::semantic_width(part))?,
+    };
     Ok(AnySemanticTeacher::Absent(AbsentTeacher { hidden_size }))
 }
 
@@ -125,143 +156,107 @@ pub fn resolve_pretrained_teacher(part: &mut PartConfig) -> Result<Option<PathBu
 }
 
 /// Builds the quantizer named by `part` for vectors of width `dim`.
-pub fn quantizer(part: &PartConfig, dim: usize, device: &Device) -> Result<AnyQuantizer> {
+pub fn quantizer<P: ExtraParts>(part: &PartConfig, dim: usize, device: &Device) -> Result<AnyQuantizer<P>> {
     registry::find(Role::Quantizer, &part.name)?;
     match part.name.as_str() {
         "rvq" => Ok(AnyQuantizer::Rvq(ResidualVq::new(&RvqConfig::from_params(&part.params)?, dim, device))),
-        other => Err(not_built_in(Role::Quantizer, other)),
+        other => extra(Role::Quantizer, other, P::quantizer(part, dim, device)).map(AnyQuantizer::Extra),
     }
 }
 
-impl AcousticEncoder for AnyAcousticEncoder {
-    fn forward(&self, audio: Tensor<3>) -> Tensor<3> {
-        match self {
-            Self::Dac(m) => m.forward(audio),
-            Self::Seanet(m) => m.forward(audio),
+/// `match $self` over every variant of an `Any*` enum, binding the part to `$m` in `$body`.
+macro_rules! each {
+    ($self:expr, $enum:ident [$($variant:ident),+], $m:ident => $body:expr) => {
+        match $self {
+            $($enum::$variant($m) => $body,)+
         }
+    };
+}
+
+macro_rules! encoder {
+    ($self:expr, $m:ident => $body:expr) => { each!($self, AnyAcousticEncoder [Dac, Seanet, Extra], $m => $body) };
+}
+macro_rules! decoder {
+    ($self:expr, $m:ident => $body:expr) => { each!($self, AnyAcousticDecoder [Dac, Seanet, Extra], $m => $body) };
+}
+macro_rules! teacher {
+    ($self:expr, $m:ident => $body:expr) => { each!($self, AnySemanticTeacher [None, Ssl, Absent, Extra], $m => $body) };
+}
+macro_rules! quantizer {
+    ($self:expr, $m:ident => $body:expr) => { each!($self, AnyQuantizer [Rvq, Extra], $m => $body) };
+}
+
+impl<P: ExtraParts> AcousticEncoder for AnyAcousticEncoder<P> {
+    fn forward(&self, audio: Tensor<3>) -> Tensor<3> {
+        encoder!(self, m => m.forward(audio))
     }
     fn latent_dim(&self) -> usize {
-        match self {
-            Self::Dac(m) => m.latent_dim(),
-            Self::Seanet(m) => m.latent_dim(),
-        }
+        encoder!(self, m => m.latent_dim())
     }
     fn hop_length(&self) -> usize {
-        match self {
-            Self::Dac(m) => m.hop_length(),
-            Self::Seanet(m) => m.hop_length(),
-        }
+        encoder!(self, m => m.hop_length())
     }
     fn output_frames(&self, samples: usize) -> usize {
-        match self {
-            Self::Dac(m) => m.output_frames(samples),
-            Self::Seanet(m) => m.output_frames(samples),
-        }
+        encoder!(self, m => m.output_frames(samples))
     }
     fn is_causal(&self) -> bool {
-        match self {
-            Self::Dac(m) => m.is_causal(),
-            Self::Seanet(m) => m.is_causal(),
-        }
+        encoder!(self, m => m.is_causal())
     }
     fn encode_step(&self, audio: Tensor<3>, state: &mut StreamState) -> Result<Tensor<3>> {
-        match self {
-            Self::Dac(m) => m.encode_step(audio, state),
-            Self::Seanet(m) => m.encode_step(audio, state),
-        }
+        encoder!(self, m => m.encode_step(audio, state))
     }
 }
 
-impl AcousticDecoder for AnyAcousticDecoder {
+impl<P: ExtraParts> AcousticDecoder for AnyAcousticDecoder<P> {
     fn decode_step(&self, latent: Tensor<3>, state: &mut StreamState) -> Result<Tensor<3>> {
-        match self {
-            Self::Dac(m) => m.decode_step(latent, state),
-            Self::Seanet(m) => m.decode_step(latent, state),
-        }
+        decoder!(self, m => m.decode_step(latent, state))
     }
     fn forward(&self, latent: Tensor<3>) -> Tensor<3> {
-        match self {
-            Self::Dac(m) => m.forward(latent),
-            Self::Seanet(m) => m.forward(latent),
-        }
+        decoder!(self, m => m.forward(latent))
     }
     fn latent_dim(&self) -> usize {
-        match self {
-            Self::Dac(m) => m.latent_dim(),
-            Self::Seanet(m) => m.latent_dim(),
-        }
+        decoder!(self, m => m.latent_dim())
     }
     fn hop_length(&self) -> usize {
-        match self {
-            Self::Dac(m) => m.hop_length(),
-            Self::Seanet(m) => m.hop_length(),
-        }
+        decoder!(self, m => m.hop_length())
     }
 }
 
-impl SemanticTeacher for AnySemanticTeacher {
+impl<P: ExtraParts> SemanticTeacher for AnySemanticTeacher<P> {
     fn hidden_size(&self) -> usize {
-        match self {
-            Self::None(m) => m.hidden_size(),
-            Self::Ssl(m) => m.hidden_size(),
-            Self::Absent(m) => m.hidden_size(),
-        }
+        teacher!(self, m => m.hidden_size())
     }
     fn features(&self, audio: Tensor<2>) -> Option<Tensor<3>> {
-        match self {
-            Self::None(m) => m.features(audio),
-            Self::Ssl(m) => m.features(audio),
-            Self::Absent(m) => m.features(audio),
-        }
+        teacher!(self, m => m.features(audio))
     }
     fn output_frames(&self, samples: usize) -> usize {
-        match self {
-            Self::None(m) => m.output_frames(samples),
-            Self::Ssl(m) => m.output_frames(samples),
-            Self::Absent(m) => m.output_frames(samples),
-        }
+        teacher!(self, m => m.output_frames(samples))
     }
 }
 
-impl Quantizer for AnyQuantizer {
+impl<P: ExtraParts> Quantizer for AnyQuantizer<P> {
     fn dim(&self) -> usize {
-        match self {
-            Self::Rvq(m) => m.dim(),
-        }
+        quantizer!(self, m => m.dim())
     }
     fn codebook_size(&self) -> usize {
-        match self {
-            Self::Rvq(m) => m.codebook_size(),
-        }
+        quantizer!(self, m => m.codebook_size())
     }
     fn num_quantizers(&self) -> usize {
-        match self {
-            Self::Rvq(m) => m.num_quantizers(),
-        }
+        quantizer!(self, m => m.num_quantizers())
     }
     fn encode(&self, x: Tensor<3>, n_q: usize) -> Tensor<3, Int> {
-        match self {
-            Self::Rvq(m) => m.encode(x, n_q),
-        }
+        quantizer!(self, m => m.encode(x, n_q))
     }
     fn decode(&self, codes: Tensor<3, Int>) -> Tensor<3> {
-        match self {
-            Self::Rvq(m) => m.decode(codes),
-        }
+        quantizer!(self, m => m.decode(codes))
     }
     fn forward_train(&self, x: Tensor<3>, n_q: usize) -> QuantizerTrainOutput {
-        match self {
-            Self::Rvq(m) => m.forward_train(x, n_q),
-        }
+        quantizer!(self, m => m.forward_train(x, n_q))
     }
     fn init_codebooks(&mut self, x: Tensor<3>, seed: u64) -> bool {
-        match self {
-            Self::Rvq(m) => m.init_codebooks(x, seed),
-        }
+        quantizer!(self, m => m.init_codebooks(x, seed))
     }
     fn update_codebooks(&mut self, x: Tensor<3>, n_q: usize, seed: u64) {
-        match self {
-            Self::Rvq(m) => m.update_codebooks(x, n_q, seed),
-        }
+        quantizer!(self, m => m.update_codebooks(x, n_q, seed))
     }
 }

@@ -2,7 +2,7 @@
 //! directory, an original X-Codec `.pth` (with its yaml), or a hub id `org/name[@revision]`.
 
 use crate::layout::{Layout, load_weights_except};
-use crate::{Codec, build_with, codec_config_from_hf, hf_config, hub, original};
+use crate::{Codec, ExtraParts, Models, NoExtra, codec_config_from_hf, hf_config, hub, original};
 use burn::module::Param;
 use burn::nn::Linear;
 use burn::store::{ModuleStore, PytorchStore};
@@ -24,17 +24,17 @@ pub enum Parts {
 pub const ENCODER_SIDE: &str = r"^(semantic_teacher|acoustic_encoder|encoder_semantic|decoder_semantic|fc_prior|fc_post1)\.";
 
 /// A loaded model and where it came from.
-pub struct LoadedModel {
+pub struct LoadedModel<P: ExtraParts = NoExtra> {
     /// Its config (our format).
     pub config: CodecConfig,
     /// The codec.
-    pub codec: Codec,
+    pub codec: Codec<P>,
     /// What was loaded, for messages ("xcodec directory m", "original checkpoint x.pth", ...).
     pub source: String,
 }
 
 /// Resolves and loads `spec`. `yaml` is the original checkpoint's config (default: `config.yaml` beside it).
-pub fn load_model(spec: &str, yaml: Option<&Path>, parts: Parts, device: &Device) -> Result<LoadedModel> {
+pub(crate) fn load_model<P: ExtraParts>(spec: &str, yaml: Option<&Path>, parts: Parts, device: &Device) -> Result<LoadedModel<P>> {
     let path = Path::new(spec);
     if path.is_dir() {
         if path.join(crate::model_dir::CONFIG_FILE).is_file() {
@@ -64,18 +64,18 @@ pub fn load_model(spec: &str, yaml: Option<&Path>, parts: Parts, device: &Device
     Err(XcodecError::file(path, "no such file or directory (nor a hub id like org/name)"))
 }
 
-fn finish(config: CodecConfig, codec: Codec, source: String) -> LoadedModel {
+fn finish<P: ExtraParts>(config: CodecConfig, codec: Codec<P>, source: String) -> LoadedModel<P> {
     LoadedModel { config, codec, source }
 }
 
-fn load_xcodec_dir(dir: &Path, parts: Parts, device: &Device) -> Result<LoadedModel> {
+fn load_xcodec_dir<P: ExtraParts>(dir: &Path, parts: Parts, device: &Device) -> Result<LoadedModel<P>> {
     let config = CodecConfig::load(dir.join(crate::model_dir::CONFIG_FILE))?;
     let parts = if config.decoder_only { Parts::DecoderOnly } else { parts };
     let codec = load_into(&config, &dir.join(crate::model_dir::WEIGHTS_FILE), Layout::Xcodec, parts, device)?;
     Ok(finish(config, codec, format!("xcodec model {}", dir.display())))
 }
 
-fn load_hf(config_json: &Path, weights: &Path, spec: &str, parts: Parts, device: &Device) -> Result<LoadedModel> {
+fn load_hf<P: ExtraParts>(config_json: &Path, weights: &Path, spec: &str, parts: Parts, device: &Device) -> Result<LoadedModel<P>> {
     let text = std::fs::read_to_string(config_json).map_err(|e| XcodecError::file(config_json, e.to_string()))?;
     let config = codec_config_from_hf(&text).map_err(|e| XcodecError::file(config_json, e.to_string()))?;
     if hf_config::is_encodec(&text) {
@@ -88,8 +88,8 @@ fn load_hf(config_json: &Path, weights: &Path, spec: &str, parts: Parts, device:
 
 /// A transformers `EncodecModel` as a plain acoustic codec: its encoder, decoder and RVQ, no teacher, and the
 /// composite's `fc_prior`/`fc_post2` (absent from EnCodec) set to the identity, so encode/decode are EnCodec's.
-fn load_hf_encodec(config: CodecConfig, weights: &Path, spec: &str, parts: Parts, device: &Device) -> Result<LoadedModel> {
-    let mut codec = build_with(&config, parts, device)?;
+fn load_hf_encodec<P: ExtraParts>(config: CodecConfig, weights: &Path, spec: &str, parts: Parts, device: &Device) -> Result<LoadedModel<P>> {
+    let mut codec = Models::<P>::build_with(&config, parts, device)?;
     let optional = match parts {
         Parts::All => r"^(fc_prior|fc_post2)\.".to_string(),
         Parts::DecoderOnly => format!(r"^(fc_prior|fc_post2)\.|{ENCODER_SIDE}"),
@@ -108,7 +108,7 @@ fn set_identity(linear: &mut Linear, device: &Device) {
     linear.bias = Some(Param::from_tensor(Tensor::zeros([n], device)));
 }
 
-fn load_original(pth: &Path, yaml: Option<&Path>, parts: Parts, device: &Device) -> Result<LoadedModel> {
+fn load_original<P: ExtraParts>(pth: &Path, yaml: Option<&Path>, parts: Parts, device: &Device) -> Result<LoadedModel<P>> {
     let yaml = original::yaml_path(pth, yaml)?;
     let (encoder_width, decoder_width, n_blocks) = original_widths(pth)?;
     let config = original::codec_config_from_original(&yaml, encoder_width, decoder_width)?;
@@ -143,8 +143,9 @@ fn original_widths(pth: &Path) -> Result<(usize, usize, usize)> {
 }
 
 /// Imported checkpoints must hold trained codebooks: `inited = 0` means one was never initialised.
-fn check_codebooks_trained(codec: &Codec, path: &Path) -> Result<()> {
-    let crate::AnyQuantizer::Rvq(rvq) = &codec.quantizer;
+fn check_codebooks_trained<P: ExtraParts>(codec: &Codec<P>, path: &Path) -> Result<()> {
+    // Imports are always RVQ models; anything else has no `inited` flags to check.
+    let crate::AnyQuantizer::Rvq(rvq) = &codec.quantizer else { return Ok(()) };
     for (i, layer) in rvq.layers.iter().enumerate() {
         if layer.inited.val().into_scalar::<f32>() == 0.0 {
             return Err(XcodecError::file(
@@ -157,8 +158,8 @@ fn check_codebooks_trained(codec: &Codec, path: &Path) -> Result<()> {
 }
 
 /// Builds the codec for `config` (without a teacher when decoding only) and loads `weights` into it.
-fn load_into(config: &CodecConfig, weights: &Path, layout: Layout, parts: Parts, device: &Device) -> Result<Codec> {
-    let mut codec = build_with(config, parts, device)?;
+fn load_into<P: ExtraParts>(config: &CodecConfig, weights: &Path, layout: Layout, parts: Parts, device: &Device) -> Result<Codec<P>> {
+    let mut codec = Models::<P>::build_with(config, parts, device)?;
     // Nothing is optional in a full load; a decode-only load may lack (or skip) the encoder side.
     let optional = match parts {
         Parts::All => "$^",

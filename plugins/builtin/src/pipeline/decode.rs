@@ -3,7 +3,7 @@
 
 use super::windows::Windows;
 use super::{Event, Job, Outcome, Report};
-use crate::Codec;
+use crate::{Codec, ExtraParts};
 use crate::codes_file::{read_codes, validate_codes};
 use burn::tensor::{Int, Tensor, TensorData};
 use xcodec_core::audio::{SampleFormat, WavStream};
@@ -29,7 +29,7 @@ impl Default for DecodeOptions {
 }
 
 /// Decodes every job; one outcome per job, in order.
-pub fn decode_files(codec: &Codec, jobs: &[Job], opts: &DecodeOptions, on_event: &mut dyn FnMut(Event)) -> Report {
+pub fn decode_files<P: ExtraParts>(codec: &Codec<P>, jobs: &[Job], opts: &DecodeOptions, on_event: &mut dyn FnMut(Event)) -> Report {
     jobs.iter()
         .map(|job| {
             let outcome = if opts.skip_existing && job.output.is_file() {
@@ -43,7 +43,7 @@ pub fn decode_files(codec: &Codec, jobs: &[Job], opts: &DecodeOptions, on_event:
         .collect()
 }
 
-fn decode_one(codec: &Codec, job: &Job, opts: &DecodeOptions, on_event: &mut dyn FnMut(Event)) -> Result<Outcome> {
+fn decode_one<P: ExtraParts>(codec: &Codec<P>, job: &Job, opts: &DecodeOptions, on_event: &mut dyn FnMut(Event)) -> Result<Outcome> {
     let codes = read_codes(&job.input)?;
     validate_codes(&codes, codec.quantizer.codebook_size(), codec.quantizer.num_quantizers())
         .map_err(|e| XcodecError::file(&job.input, e.to_string()))?;

@@ -3,7 +3,7 @@
 
 use super::windows::Windows;
 use super::{Event, Job, Outcome, Report};
-use crate::Codec;
+use crate::{Codec, ExtraParts};
 use crate::codes_file::{Codes, CodesFormat, CodesMeta, write_codes};
 use burn::tensor::{Device, Tensor, TensorData};
 use std::collections::BTreeMap;
@@ -47,8 +47,8 @@ impl Default for EncodeOptions {
 }
 
 /// Shared state of one encode run.
-struct Run<'a> {
-    codec: &'a Codec,
+struct Run<'a, P: ExtraParts> {
+    codec: &'a Codec<P>,
     opts: &'a EncodeOptions,
     bandwidth: f64,
     n_q: usize,
@@ -58,7 +58,7 @@ struct Run<'a> {
 
 /// Encodes every job; the report has one outcome per job, in order. Fails as a whole only for a bandwidth
 /// the model does not offer or a non-finite gain.
-pub fn encode_files(codec: &Codec, jobs: &[Job], opts: &EncodeOptions, on_event: &mut dyn FnMut(Event)) -> Result<Report> {
+pub fn encode_files<P: ExtraParts>(codec: &Codec<P>, jobs: &[Job], opts: &EncodeOptions, on_event: &mut dyn FnMut(Event)) -> Result<Report> {
     let bandwidth = opts.bandwidth_kbps.unwrap_or_else(|| codec.target_bandwidths_kbps.last().copied().unwrap_or(0.0));
     let n_q = codec.checked_codebooks(bandwidth)?;
     if !opts.gain.is_finite() {
@@ -136,7 +136,7 @@ fn read_up_to(reader: &mut AudioReader, n: usize) -> Result<Vec<f32>> {
     Ok(out)
 }
 
-impl Run<'_> {
+impl<P: ExtraParts> Run<'_, P> {
     /// Applies `--gain` and refuses non-finite results.
     fn prepare(&self, samples: Vec<f32>) -> Result<Vec<f32>> {
         let gain = self.opts.gain;

@@ -18,7 +18,7 @@
 //! included; the decoded stream is the whole frames (`frames * hop` samples), as raw codes carry no length.
 
 use super::values;
-use crate::Codec;
+use crate::{Codec, ExtraParts};
 use burn::tensor::{Int, Tensor, TensorData};
 use std::io::{ErrorKind, Read, Write};
 use xcodec_core::audio::{WavStream, to_i16};
@@ -334,7 +334,7 @@ fn read_wav_header(input: &mut impl Read) -> Result<WavHeader> {
 }
 
 /// The bandwidth asked for (or the highest) and its codebooks; an error for codebooks that do not fit `u16`.
-fn stream_codebooks(codec: &Codec, opts: &StreamOptions) -> Result<(f64, usize)> {
+fn stream_codebooks<P: ExtraParts>(codec: &Codec<P>, opts: &StreamOptions) -> Result<(f64, usize)> {
     let bandwidth = opts.bandwidth_kbps.unwrap_or_else(|| codec.target_bandwidths_kbps.last().copied().unwrap_or(0.0));
     let n_q = codec.checked_codebooks(bandwidth)?;
     if codec.quantizer.codebook_size() > 1 << 16 {
@@ -352,7 +352,7 @@ fn stream_codebooks(codec: &Codec, opts: &StreamOptions) -> Result<(f64, usize)>
 /// Whether `codec` can stream-encode with `opts`: one silent frame through a throwaway stream, so that a codec
 /// that cannot says why (in one line) before any input is read or output created. Returns the bandwidth and
 /// its codebooks.
-pub fn check_encode_stream(codec: &Codec, opts: &StreamOptions) -> Result<(f64, usize)> {
+pub fn check_encode_stream<P: ExtraParts>(codec: &Codec<P>, opts: &StreamOptions) -> Result<(f64, usize)> {
     let (bandwidth, n_q) = stream_codebooks(codec, opts)?;
     let device = codec.fc_prior.weight.device();
     codec.encode_step(Tensor::zeros([1, 1, codec.hop_length()], &device), bandwidth, &mut CodecStream::default())?;
@@ -361,7 +361,7 @@ pub fn check_encode_stream(codec: &Codec, opts: &StreamOptions) -> Result<(f64, 
 
 /// Whether `codec` can stream-decode with `opts` (one frame of code 0 through a throwaway stream); returns the
 /// codebooks per frame.
-pub fn check_decode_stream(codec: &Codec, opts: &StreamOptions) -> Result<usize> {
+pub fn check_decode_stream<P: ExtraParts>(codec: &Codec<P>, opts: &StreamOptions) -> Result<usize> {
     let (_, n_q) = stream_codebooks(codec, opts)?;
     codec.decode_step(Tensor::zeros([1, n_q, 1], &codec.fc_post2.weight.device()), &mut CodecStream::default())?;
     Ok(n_q)
@@ -369,7 +369,7 @@ pub fn check_decode_stream(codec: &Codec, opts: &StreamOptions) -> Result<usize>
 
 /// Encodes an audio stream into a codes stream (see the module doc for the formats). Refuses, before reading
 /// anything, a codec that cannot stream-encode, with the reason.
-pub fn encode_stream(codec: &Codec, input: impl Read, kind: AudioInput, output: &mut impl Write, opts: &StreamOptions) -> Result<StreamReport> {
+pub fn encode_stream<P: ExtraParts>(codec: &Codec<P>, input: impl Read, kind: AudioInput, output: &mut impl Write, opts: &StreamOptions) -> Result<StreamReport> {
     let (bandwidth, n_q) = check_encode_stream(codec, opts)?;
     let hop = codec.hop_length();
     let device = codec.fc_prior.weight.device();
@@ -405,7 +405,7 @@ pub fn encode_stream(codec: &Codec, input: impl Read, kind: AudioInput, output: 
 
 /// Decodes a codes stream into audio (see the module doc for the formats). Refuses, before reading anything, a
 /// codec that cannot stream-decode, with the reason.
-pub fn decode_stream(codec: &Codec, mut input: impl Read, sink: &mut dyn AudioSink, opts: &StreamOptions) -> Result<StreamReport> {
+pub fn decode_stream<P: ExtraParts>(codec: &Codec<P>, mut input: impl Read, sink: &mut dyn AudioSink, opts: &StreamOptions) -> Result<StreamReport> {
     let n_q = check_decode_stream(codec, opts)?;
     let device = codec.fc_post2.weight.device();
     let frame_bytes = 2 * n_q;

@@ -1,0 +1,176 @@
+//! `xcodec`: build, inspect, encode, decode and train semantically augmented neural audio codecs.
+//! A thin layer over the library crates: argument parsing, device choice, printing, exit codes. The
+//! `xcodec` binary is [`run`] with the built-in parts; a crate with parts of its own makes its own binary
+//! with `xcodec_cli::run::<MyParts>()` (see `examples/custom-codec`).
+
+mod device;
+mod heap;
+mod info;
+mod jobs;
+mod list;
+mod stream;
+mod train;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use xcodec_builtin::{ExtraParts, Models, Parts};
+use xcodec_core::{CodecConfig, XcodecError};
+
+/// Semantically augmented neural audio codecs (X-Codec) in Rust.
+#[derive(Parser)]
+#[command(name = "xcodec", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every registered part, grouped by role.
+    List,
+    /// Compose a codec from registered parts: writes DIR/config.toml and DIR/model.safetensors.
+    Build(BuildArgs),
+    /// Show a model's sample rate, frame rate, codebooks, bandwidths and parameter counts.
+    Info {
+        /// Model: our directory, a Hugging Face-layout directory, an original .pth, or a hub id org/name[@rev].
+        model: String,
+        #[command(flatten)]
+        source: ModelArgs,
+    },
+    /// Encode audio files (WAV, FLAC, MP3, Ogg, ...; directories, @lists) into codes files.
+    Encode(jobs::EncodeArgs),
+    /// Decode codes files (.npy, .safetensors; directories, @lists) into WAV files.
+    Decode(jobs::DecodeArgs),
+    /// Convert any model to our layout (config.toml + model.safetensors).
+    Convert {
+        /// Model: our directory, a Hugging Face-layout directory, an original .pth, or a hub id org/name[@rev].
+        #[arg(long)]
+        model: String,
+        #[command(flatten)]
+        source: ModelArgs,
+        /// Keep only what decoding needs (quantizer, fc_post2, acoustic decoder): a small decode-only model.
+        #[arg(long)]
+        decoder_only: bool,
+        /// Output directory.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+    },
+    /// Train a codec (GAN + STFT/mel + semantic + commitment losses), resumable, on one or several devices.
+    Train(train::TrainArgs),
+}
+
+/// Options that say how to read `--model`.
+#[derive(clap::Args)]
+pub struct ModelArgs {
+    /// The yaml of an original .pth checkpoint (default: config.yaml beside it).
+    #[arg(long = "config")]
+    pub yaml: Option<PathBuf>,
+    /// Device: cpu (default), wgpu[:N] or cuda[:N] where compiled in.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+#[derive(clap::Args)]
+struct BuildArgs {
+    /// Acoustic backbone (see `xcodec list`).
+    #[arg(long, default_value = "dac")]
+    acoustic: String,
+    /// Semantic teacher, or `none` for an acoustic-only codec.
+    #[arg(long)]
+    semantic: String,
+    /// Quantizer.
+    #[arg(long, default_value = "rvq")]
+    quantizer: String,
+    /// Override a config value, e.g. `--set acoustic.params.latent_dim=128` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Start from this config file instead of the parts' defaults (then --set applies on top).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Seed of the initial weights.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output directory.
+    #[arg(short = 'o', long = "output")]
+    output: PathBuf,
+}
+
+fn build<P: ExtraParts>(args: &BuildArgs) -> anyhow::Result<()> {
+    let base = match &args.config {
+        Some(path) => CodecConfig::load(path)?,
+        None => CodecConfig::with_parts(&args.acoustic, &args.semantic, &args.quantizer)?,
+    };
+    let cfg = base.with_overrides(&args.sets)?;
+    let device = device::parse("cpu")?;
+    device.seed(args.seed);
+    let (cfg, codec) = Models::<P>::build_pretrained(&cfg, &device)?;
+    xcodec_builtin::save_model_dir(&args.output, &cfg, &codec)?;
+    // A training config to fill in: `xcodec train --model DIR --set data.train_list=...` reads it.
+    let train_toml = args.output.join(xcodec_trainer::train::RUN_CONFIG);
+    if !train_toml.exists() {
+        xcodec_builtin::write_atomic(&train_toml, xcodec_trainer::TrainConfig::default().to_toml().as_bytes())?;
+    }
+    let params: usize = codec.parameter_counts().iter().map(|(_, n)| n).sum();
+    println!(
+        "built {} + {} + {} ({:.1} M parameters) -> {}",
+        cfg.acoustic.name,
+        cfg.semantic.name,
+        cfg.quantizer.name,
+        params as f64 / 1e6,
+        args.output.display()
+    );
+    Ok(())
+}
+
+fn dispatch<P: ExtraParts>(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::List => list::print(),
+        Command::Build(args) => build::<P>(&args),
+        Command::Info { model, source } => {
+            let loaded = load::<P>(&model, &source, Parts::All)?;
+            info::print(&loaded);
+            Ok(())
+        }
+        Command::Encode(args) => {
+            let loaded = load::<P>(&args.model, &args.source, Parts::All)?;
+            jobs::encode(&loaded, &args)
+        }
+        Command::Decode(args) => {
+            let loaded = load::<P>(&args.model, &args.source, Parts::DecoderOnly)?;
+            jobs::decode(&loaded, &args)
+        }
+        Command::Convert { model, source, decoder_only, output } => {
+            let parts = if decoder_only { Parts::DecoderOnly } else { Parts::All };
+            let mut loaded = load::<P>(&model, &source, parts)?;
+            loaded.config.decoder_only = decoder_only;
+            xcodec_builtin::save_model_dir(&output, &loaded.config, &loaded.codec)?;
+            println!("converted {} -> {}{}", loaded.source, output.display(), if decoder_only { " (decoder only)" } else { "" });
+            Ok(())
+        }
+        Command::Train(args) => train::run::<P>(&args),
+    }
+}
+
+fn load<P: ExtraParts>(model: &str, source: &ModelArgs, parts: Parts) -> anyhow::Result<xcodec_builtin::LoadedModel<P>> {
+    let device = device::parse(&source.device)?;
+    Ok(Models::<P>::load(model, source.yaml.as_deref(), parts, &device)?)
+}
+
+/// Runs the command line of this process with the built-in parts and `P`'s (`NoExtra`: the built-ins only);
+/// a binary's whole `main`.
+pub fn run<P: ExtraParts>() -> ExitCode {
+    heap::keep_freed_memory();
+    let cli = Cli::parse();
+    match dispatch::<P>(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line per failure; a wrong name is a usage error (exit 2), anything else exit 1.
+            eprintln!("xcodec: {err}");
+            match err.downcast_ref::<XcodecError>() {
+                Some(XcodecError::UnknownPart { .. }) => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            }
+        }
+    }
+}
