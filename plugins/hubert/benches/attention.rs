@@ -67,6 +67,11 @@ fn feature_conv(c: &mut Criterion) {
     group.bench_function("feature_conv_512to512_k3_s2@32000", |b| {
         b.iter(|| black_box(conv.forward(black_box(x.clone()))))
     });
+    // The same conv through xcodec's per-tap GEMM op (what the teacher runs on the CPU).
+    let (weight, bias) = (conv.weight.val(), conv.bias.as_ref().map(|b| b.val()));
+    group.bench_function("feature_conv_512to512_k3_s2@32000_gemm_per_tap", |b| {
+        b.iter(|| black_box(xcodec_core::nn::conv::conv1d(black_box(x.clone()), weight.clone(), bias.clone(), 2, 0, 1)))
+    });
     group.finish();
 }
 

@@ -2,10 +2,12 @@
 
 use crate::config::TeacherConfig;
 use burn::module::Module;
+use burn::nn::PaddingConfig1d;
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{GroupNorm, GroupNormConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use xcodec_core::nn::gelu::gelu;
 use burn::tensor::{Device, Tensor};
+use xcodec_core::nn::rows::map_full_rows;
 
 /// The norm after a feature conv.
 #[derive(Module, Debug)]
@@ -27,14 +29,46 @@ pub struct FeatureConvLayer {
 
 impl FeatureConvLayer {
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let x = self.conv.forward(x);
+        let c = &self.conv;
+        let x = if c.groups == 1 && matches!(c.padding, PaddingConfig1d::Valid) {
+            xcodec_core::nn::conv::conv1d(x, c.weight.val(), c.bias.as_ref().map(|b| b.val()), c.stride, 0, c.dilation)
+        } else {
+            c.forward(x)
+        };
         let x = match &self.layer_norm {
-            Some(ConvNorm::Group(n)) => n.forward(x),
+            Some(ConvNorm::Group(n)) => per_channel_group_norm(n, x),
             Some(ConvNorm::Layer(n)) => n.forward(x.swap_dims(1, 2)).swap_dims(1, 2),
             None => x,
         };
         gelu(x)
     }
+}
+
+/// `norm.forward(x)`; a norm with one group per channel (base models' first layer) runs as one fused pass
+/// over the rows on the CPU backend at inference.
+fn per_channel_group_norm(norm: &GroupNorm, x: Tensor<3>) -> Tensor<3> {
+    let (Some(gamma), Some(beta)) = (&norm.gamma, &norm.beta) else {
+        return norm.forward(x);
+    };
+    if norm.num_groups != norm.num_channels {
+        return norm.forward(x);
+    }
+    let fused = map_full_rows(x, || {
+        let values = |t: Tensor<1>| t.into_data().convert::<f32>().try_into_vec::<f32>().expect("converted to f32");
+        let (gamma, beta, eps) = (values(gamma.val()), values(beta.val()), norm.epsilon);
+        move |row: usize, out: &mut [f32], input: &[f32]| {
+            let channel = row % gamma.len();
+            let n = input.len() as f64;
+            let mean = input.iter().map(|&v| v as f64).sum::<f64>() / n;
+            let var = input.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+            let scale = gamma[channel] as f64 / (var + eps).sqrt();
+            let (scale, shift) = (scale as f32, (beta[channel] as f64 - mean * scale) as f32);
+            for (o, &v) in out.iter_mut().zip(input) {
+                *o = v * scale + shift;
+            }
+        }
+    });
+    fused.unwrap_or_else(|x| norm.forward(x))
 }
 
 /// Waveform `[batch, samples]` -> conv features `[batch, conv_dim, frames]`.

@@ -1,5 +1,6 @@
 //! Layers shared by several plugins.
 
+pub mod conv;
 pub mod gelu;
 pub mod rows;
 pub mod weight_norm;

@@ -21,18 +21,10 @@ where
     F: Fn(usize, &mut [f32], &[f32]) + Sync,
 {
     let row_len = x.dims()[D - 1];
-    let DispatchTensor { kind, autodiff } = x.into_dispatch();
-    let mut tensor = match kind {
-        DispatchTensorKind::Flex(BackendTensor::Float(t))
-            if autodiff == DispatchAutodiffContext::Disabled
-                && t.dtype() == DType::F32
-                && t.layout().contiguous_offsets().is_some()
-                && row_len > 0 =>
-        {
-            t
-        }
-        kind => return Err(Tensor::from_dispatch(DispatchTensor { kind, autodiff })),
-    };
+    if row_len == 0 {
+        return Err(x);
+    }
+    let mut tensor = into_flex(x)?;
     let kernel = prepare();
     let out = if tensor.is_unique() {
         let (start, end) = tensor.layout().contiguous_offsets().expect("checked contiguous");
@@ -47,18 +39,60 @@ where
         });
         tensor
     } else {
-        let input = tensor.as_slice::<f32>().expect("checked contiguous");
-        let mut out = vec![0f32; input.len()];
-        out.par_chunks_mut(row_len).zip(input.par_chunks(row_len)).enumerate().for_each(|(row, (out, input))| {
-            kernel(row, out, input)
-        });
-        let shape = tensor.layout().shape().clone();
-        FlexTensor::from_data(burn::tensor::TensorData::new(out, shape))
+        out_of_place(&tensor, row_len, &kernel)
     };
-    Ok(Tensor::from_dispatch(DispatchTensor {
-        kind: DispatchTensorKind::Flex(BackendTensor::Float(out)),
-        autodiff,
-    }))
+    Ok(from_flex(out))
+}
+
+/// Like [`map_rows`], but `kernel(row, out, input)` always sees whole rows (for per-row statistics); the
+/// output is a new tensor.
+pub fn map_full_rows<const D: usize, F>(x: Tensor<D>, prepare: impl FnOnce() -> F) -> Result<Tensor<D>, Tensor<D>>
+where
+    F: Fn(usize, &mut [f32], &[f32]) + Sync,
+{
+    let row_len = x.dims()[D - 1];
+    if row_len == 0 {
+        return Err(x);
+    }
+    let tensor = into_flex(x)?;
+    Ok(from_flex(out_of_place(&tensor, row_len, &prepare())))
+}
+
+/// `kernel` over the rows of a contiguous f32 tensor into a new one, rows in parallel.
+fn out_of_place<F>(tensor: &FlexTensor, row_len: usize, kernel: &F) -> FlexTensor
+where
+    F: Fn(usize, &mut [f32], &[f32]) + Sync,
+{
+    let input = tensor.as_slice::<f32>().expect("checked contiguous");
+    let mut out = vec![0f32; input.len()];
+    out.par_chunks_mut(row_len).zip(input.par_chunks(row_len)).enumerate().for_each(|(row, (out, input))| {
+        kernel(row, out, input)
+    });
+    FlexTensor::from_data(burn::tensor::TensorData::new(out, tensor.layout().shape().clone()))
+}
+
+/// The `flex` tensor behind `x` when it is a contiguous f32 tensor on the CPU backend outside autodiff;
+/// otherwise `x` back, untouched.
+pub fn into_flex<const D: usize>(x: Tensor<D>) -> Result<FlexTensor, Tensor<D>> {
+    let DispatchTensor { kind, autodiff } = x.into_dispatch();
+    match kind {
+        DispatchTensorKind::Flex(BackendTensor::Float(t))
+            if autodiff == DispatchAutodiffContext::Disabled
+                && t.dtype() == DType::F32
+                && t.layout().contiguous_offsets().is_some() =>
+        {
+            Ok(t)
+        }
+        kind => Err(Tensor::from_dispatch(DispatchTensor { kind, autodiff })),
+    }
+}
+
+/// A `flex` tensor (outside autodiff) as a [`Tensor`].
+pub fn from_flex<const D: usize>(t: FlexTensor) -> Tensor<D> {
+    Tensor::from_dispatch(DispatchTensor {
+        kind: DispatchTensorKind::Flex(BackendTensor::Float(t)),
+        autodiff: DispatchAutodiffContext::Disabled,
+    })
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 
 use burn::module::{Initializer, Module, Param};
 use burn::nn::conv::{Conv1dConfig, ConvTranspose1dConfig};
-use burn::tensor::module::{conv1d, conv_transpose1d};
-use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
+use burn::tensor::module::conv_transpose1d;
+use burn::tensor::ops::ConvTransposeOptions;
 use burn::tensor::{Device, Tensor};
 
 /// `g * v / ||v||` with the norm over dims 1 and 2 of a rank-3 weight.
@@ -71,8 +71,7 @@ impl WnConv1d {
 
     /// `[batch, in, time] -> [batch, out, time']`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let options = ConvOptions::new([self.stride], [self.padding], [self.dilation], 1);
-        conv1d(x, self.weight(), self.bias.as_ref().map(|b| b.val()), options)
+        crate::nn::conv::conv1d(x, self.weight(), self.bias.as_ref().map(|b| b.val()), self.stride, self.padding, self.dilation)
     }
 
     /// Output length for `len` input samples.
