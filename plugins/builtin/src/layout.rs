@@ -2,9 +2,12 @@
 //! onto it through one regex table each, applied in order.
 
 use burn::module::Module;
+use burn::store::burn_pack::Tensor as PackTensor;
 use burn::store::{
-    ApplyError, ApplyResult, KeyRemapper, ModuleSnapshot, PyTorchToBurnAdapter, PytorchStore, SafetensorsStore,
+    ApplyError, ApplyResult, KeyRemapper, ModuleAdapter, ModuleContext, ModuleSnapshot, PyTorchToBurnAdapter,
+    PytorchStore, SafetensorsStore, bridge,
 };
+use burn::tensor::{DType, Shape, TensorData};
 use std::path::Path;
 use xcodec_core::{Result, XcodecError};
 
@@ -112,12 +115,55 @@ fn load<M: Module>(module: &mut M, path: &Path, layout: Layout, prefix: &str, op
         let mut store =
             SafetensorsStore::from_file(path).remap(remap).allow_partial(true).validate(false).skip_enum_variants(true);
         if matches!(layout, Layout::HuggingFace | Layout::Encodec) {
-            store = store.with_from_adapter(PyTorchToBurnAdapter);
+            store = store.with_from_adapter(TorchToBurn);
         }
         module.load_from(&mut store).map_err(|e| e.to_string())
     };
     let result = result.map_err(|e| XcodecError::file(path, format!("cannot read weights: {e}")))?;
     check_result(path, &result, prefix.is_empty(), optional)
+}
+
+/// burn-store's `PyTorchToBurnAdapter` (linear weights transposed, norm parameters renamed), with f32
+/// linear weights transposed in cache-sized tiles: burn-store's copies one element at a time, which was a
+/// quarter of loading the full-size X-Codec.
+#[derive(Debug, Clone, Copy, Default)]
+struct TorchToBurn;
+
+impl ModuleAdapter for TorchToBurn {
+    fn adapt(&self, tensor: PackTensor, ctx: ModuleContext<'_>) -> PackTensor {
+        let linear_weight = ctx.module_type() == Some("Struct:Linear") && tensor.name.rsplit('.').next() == Some("weight");
+        if linear_weight && tensor.shape.len() == 2 && tensor.dtype == DType::F32 {
+            let (name, shape) = (tensor.name.clone(), Shape::from([tensor.shape[1], tensor.shape[0]]));
+            return bridge::map_data(tensor, name, DType::F32, shape, transpose_f32);
+        }
+        PyTorchToBurnAdapter.adapt(tensor, ctx)
+    }
+
+    fn get_alternative_param_name(&self, param_name: &str, container_type: &str) -> Option<String> {
+        PyTorchToBurnAdapter.get_alternative_param_name(param_name, container_type)
+    }
+
+    fn clone_box(&self) -> Box<dyn ModuleAdapter> {
+        Box::new(*self)
+    }
+}
+
+/// `[rows, cols]` -> `[cols, rows]`, in 32 x 32 tiles.
+fn transpose_f32(data: TensorData) -> TensorData {
+    const TILE: usize = 32;
+    let (rows, cols) = (data.shape()[0], data.shape()[1]);
+    let src = data.try_into_vec::<f32>().expect("f32 data (checked by the adapter)");
+    let mut dst = vec![0f32; src.len()];
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    dst[c * rows + r] = src[r * cols + c];
+                }
+            }
+        }
+    }
+    TensorData::new(dst, [cols, rows])
 }
 
 fn check_result(path: &Path, result: &ApplyResult, whole_file: bool, optional: Option<&regex::Regex>) -> Result<()> {
