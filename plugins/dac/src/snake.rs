@@ -72,8 +72,8 @@ fn sin_squared(y: f32) -> f32 {
     // Adding and subtracting 1.5 * 2^23 rounds to the nearest integer (ties to even) for |v| < 2^22.
     const ROUND: f32 = 12_582_912.0;
     const PI_A: f32 = 3.140_625;
-    const PI_B: f32 = 9.670_257_568_359_375e-4;
-    const PI_C: f32 = 6.278_329_571_784_594e-7;
+    const PI_B: f32 = 9.670_257_6e-4;
+    const PI_C: f32 = 6.278_329_5e-7;
     let k = (y * INV_PI + ROUND) - ROUND;
     let r = ((y - k * PI_A) - k * PI_B) - k * PI_C;
     let r2 = r * r;

@@ -39,7 +39,7 @@ pub fn conv1d(
         (Ok(x), Ok(w), Ok(b)) => (x, w, b),
         (x, w, b) => {
             let back = |t: Result<_, Tensor<3>>| t.map_or_else(|t| t, from_flex);
-            return fallback(back(x), back(w), b.map_or_else(|e| Some(e), |b| b.map(from_flex)));
+            return fallback(back(x), back(w), b.map_or_else(Some, |b| b.map(from_flex)));
         }
     };
     let len_out = (len + 2 * padding - span) / stride + 1;

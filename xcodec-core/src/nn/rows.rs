@@ -2,6 +2,8 @@
 //! busy, instead of a chain of element-wise tensor ops (each one a full pass over memory, some of them
 //! single-threaded scalar code in `flex`). Only for inference: a tensor that autodiff tracks, or one on
 //! another backend, is handed back to the caller, which then composes the same function from tensor ops.
+// The `Err` of these functions is the caller's tensor handed back whole (not an error to report).
+#![allow(clippy::result_large_err)]
 
 use burn::backend::flex::FlexTensor;
 use burn::backend::{BackendTensor, DispatchAutodiffContext, DispatchTensor, DispatchTensorKind};
@@ -20,11 +22,7 @@ pub fn map_rows<const D: usize, F>(x: Tensor<D>, prepare: impl FnOnce() -> F) ->
 where
     F: Fn(usize, &mut [f32], &[f32]) + Sync,
 {
-    let row_len = x.dims()[D - 1];
-    if row_len == 0 {
-        return Err(x);
-    }
-    let mut tensor = into_flex(x)?;
+    let (mut tensor, row_len) = flex_rows(x)?;
     let kernel = prepare();
     let out = if tensor.is_unique() {
         let (start, end) = tensor.layout().contiguous_offsets().expect("checked contiguous");
@@ -50,12 +48,17 @@ pub fn map_full_rows<const D: usize, F>(x: Tensor<D>, prepare: impl FnOnce() -> 
 where
     F: Fn(usize, &mut [f32], &[f32]) + Sync,
 {
+    let (tensor, row_len) = flex_rows(x)?;
+    Ok(from_flex(out_of_place(&tensor, row_len, &prepare())))
+}
+
+/// The `flex` tensor behind `x` (see [`into_flex`]) and its row length, when its rows are not empty.
+fn flex_rows<const D: usize>(x: Tensor<D>) -> Result<(FlexTensor, usize), Tensor<D>> {
     let row_len = x.dims()[D - 1];
     if row_len == 0 {
         return Err(x);
     }
-    let tensor = into_flex(x)?;
-    Ok(from_flex(out_of_place(&tensor, row_len, &prepare())))
+    Ok((into_flex(x)?, row_len))
 }
 
 /// `kernel` over the rows of a contiguous f32 tensor into a new one, rows in parallel.
