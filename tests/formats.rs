@@ -130,3 +130,21 @@ fn the_wrong_teacher_and_an_untrained_codebook_are_named() {
     let err = load_model("./nowhere", None, Parts::All, &Device::flex()).err().unwrap().to_string();
     assert!(err.contains("no such file or directory"), "{err}");
 }
+
+#[test]
+fn encode_only_loading_gives_the_full_models_codes_and_refuses_to_decode() {
+    let device = Device::flex();
+    device.seed(5);
+    let audio = Tensor::<3>::random([1, 1, 8000], Distribution::Normal(0.0, 0.1), &device);
+    for spec in [fixture(PTH), fixture("tiny_xcodec_hubert")] {
+        let full = load(&spec, Parts::All).codec;
+        let encoder = load(&spec, Parts::EncoderOnly).codec;
+        assert!(encoder.encoder_only && !full.encoder_only);
+        let codes = |codec: &xcodec_builtin::Codec| {
+            codec.encode(audio.clone(), 2.0).unwrap().into_data().convert::<i64>().try_to_vec::<i64>().unwrap()
+        };
+        assert_eq!(codes(&encoder), codes(&full), "{}", spec.display());
+        let err = encoder.decode(full.encode(audio.clone(), 2.0).unwrap()).unwrap_err().to_string();
+        assert!(err.contains("loaded for encoding only") && !err.contains('\n'), "{err}");
+    }
+}

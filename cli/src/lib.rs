@@ -133,7 +133,7 @@ fn dispatch<P: ExtraParts>(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Encode(args) => {
-            let loaded = load::<P>(&args.model, &args.source, Parts::All)?;
+            let loaded = load::<P>(&args.model, &args.source, Parts::EncoderOnly)?;
             jobs::encode(&loaded, &args)
         }
         Command::Decode(args) => {

@@ -39,6 +39,8 @@ pub struct XCodec<A, D, S, Q> {
     pub target_bandwidths_kbps: Vec<f64>,
     /// Loaded for decoding only: the encoder side holds no trained weights, so `encode` refuses.
     pub decoder_only: bool,
+    /// Loaded for encoding only: the decoder side holds no trained weights, so `decode` refuses.
+    pub encoder_only: bool,
 }
 
 /// What [`XCodec::forward_train`] returns.
@@ -112,6 +114,7 @@ where
             sample_rate_hz,
             target_bandwidths_kbps,
             decoder_only: false,
+            encoder_only: false,
         };
         codec.check_frame_rates()?;
         // Every offered bandwidth must be reachable with the codebooks there are.
@@ -278,6 +281,7 @@ where
 
     /// Codes `[batch, n_q, frames]` -> audio `[batch, 1, frames * hop]`. Does not touch the teacher.
     pub fn decode(&self, codes: Tensor<3, Int>) -> Result<Tensor<3>> {
+        self.check_decoder()?;
         self.check_codes_shape(&codes)?;
         let quantized = self.dequantize(codes)?;
         Ok(self.acoustic_decoder.forward(self.acoustic_latent(quantized)))
@@ -312,6 +316,16 @@ where
     /// Quantized `[batch, dim, frames]` -> the acoustic decoder's input (`fc_post2`).
     fn acoustic_latent(&self, quantized: Tensor<3>) -> Tensor<3> {
         self.fc_post2.forward(quantized.swap_dims(1, 2)).swap_dims(1, 2)
+    }
+
+    /// Refuses to decode with an encode-only model.
+    fn check_decoder(&self) -> Result<()> {
+        if self.encoder_only {
+            return Err(XcodecError::Input(
+                "this model was loaded for encoding only (no decoder weights); load the full model to decode".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Refuses to encode with a decode-only model.
@@ -350,6 +364,7 @@ where
     /// [`Self::decode`] gives for those frames of everything streamed so far. Needs a causal acoustic decoder;
     /// the teacher plays no part in decoding, so any teacher is fine.
     pub fn decode_step(&self, codes: Tensor<3, Int>, stream: &mut CodecStream) -> Result<Tensor<3>> {
+        self.check_decoder()?;
         self.check_codes_shape(&codes)?;
         let frames = codes.dims()[2];
         let quantized = self.dequantize(codes)?;

@@ -80,7 +80,7 @@ fn first_few(keys: &[String]) -> String {
 /// whole file). Every module tensor must be found and, with an empty prefix, every file tensor used;
 /// otherwise the error lists the first few names.
 pub fn load_weights<M: Module>(module: &mut M, path: &Path, layout: Layout, prefix: &str) -> Result<()> {
-    load(module, path, layout, prefix, None)
+    load(module, path, layout, prefix, None, None)
 }
 
 /// Loads a whole file into `module`, except that model tensors missing from the file and file tensors the
@@ -88,10 +88,24 @@ pub fn load_weights<M: Module>(module: &mut M, path: &Path, layout: Layout, pref
 /// for decoding only).
 pub fn load_weights_except<M: Module>(module: &mut M, path: &Path, layout: Layout, optional: &str) -> Result<()> {
     let optional = regex::Regex::new(optional).expect("optional-keys regex is valid");
-    load(module, path, layout, "", Some(&optional))
+    load(module, path, layout, "", Some(&optional), None)
 }
 
-fn load<M: Module>(module: &mut M, path: &Path, layout: Layout, prefix: &str, optional: Option<&regex::Regex>) -> Result<()> {
+/// Loads only the model tensors whose (mapped) name matches `only` (the rest is never read from the file),
+/// with the others' absence fine where they match `optional` (e.g. the decoder side for encoding only).
+pub fn load_weights_only<M: Module>(module: &mut M, path: &Path, layout: Layout, only: &str, optional: &str) -> Result<()> {
+    let optional = regex::Regex::new(optional).expect("optional-keys regex is valid");
+    load(module, path, layout, "", Some(&optional), Some(only))
+}
+
+fn load<M: Module>(
+    module: &mut M,
+    path: &Path,
+    layout: Layout,
+    prefix: &str,
+    optional: Option<&regex::Regex>,
+    only: Option<&str>,
+) -> Result<()> {
     if !path.is_file() {
         return Err(XcodecError::file(path, "no such weights file"));
     }
@@ -110,12 +124,18 @@ fn load<M: Module>(module: &mut M, path: &Path, layout: Layout, prefix: &str, op
             .validate(false)
             .skip_enum_variants(true)
             .map_indices_contiguous(false);
+        if let Some(only) = only {
+            store = store.with_regex(only);
+        }
         module.load_from(&mut store).map_err(|e| e.to_string())
     } else {
         let mut store =
             SafetensorsStore::from_file(path).remap(remap).allow_partial(true).validate(false).skip_enum_variants(true);
         if matches!(layout, Layout::HuggingFace | Layout::Encodec) {
             store = store.with_from_adapter(TorchToBurn);
+        }
+        if let Some(only) = only {
+            store = store.with_regex(only);
         }
         module.load_from(&mut store).map_err(|e| e.to_string())
     };

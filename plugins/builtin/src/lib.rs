@@ -19,7 +19,7 @@ pub use layout::{ENCODEC_KEY_MAP, HF_KEY_MAP, Layout, load_weights, load_weights
 pub use model_dir::{save_model_dir, write_atomic};
 pub use extra::{ExtraParts, NoExtra, NoPart};
 pub use parts::{AnyAcousticDecoder, AnyAcousticEncoder, AnyQuantizer, AnySemanticTeacher};
-pub use resolve::{ENCODER_SIDE, LoadedModel, Parts};
+pub use resolve::{DECODER_SIDE, ENCODER_SIDE, LoadedModel, Parts};
 
 use burn::tensor::Device;
 use std::marker::PhantomData;
@@ -46,7 +46,7 @@ impl<P: ExtraParts> Models<P> {
         cfg.validate()?;
         let (encoder, decoder) = parts::acoustic::<P>(&cfg.acoustic, device)?;
         let teacher = match parts {
-            Parts::All => parts::semantic::<P>(&cfg.semantic, device)?,
+            Parts::All | Parts::EncoderOnly => parts::semantic::<P>(&cfg.semantic, device)?,
             Parts::DecoderOnly => parts::absent_teacher::<P>(&cfg.semantic)?,
         };
         let dim = xcodec_core::AcousticEncoder::latent_dim(&encoder) + xcodec_core::SemanticTeacher::hidden_size(&teacher);
@@ -62,6 +62,7 @@ impl<P: ExtraParts> Models<P> {
             device,
         )?;
         codec.decoder_only = parts == Parts::DecoderOnly;
+        codec.encoder_only = parts == Parts::EncoderOnly;
         Ok(codec)
     }
 

@@ -1,7 +1,7 @@
 //! One model-resolution path for every command: `--model` may be our directory, a Hugging Face-layout
 //! directory, an original X-Codec `.pth` (with its yaml), or a hub id `org/name[@revision]`.
 
-use crate::layout::{Layout, load_weights_except};
+use crate::layout::{Layout, load_weights_except, load_weights_only};
 use crate::{Codec, ExtraParts, Models, NoExtra, codec_config_from_hf, hf_config, hub, original};
 use burn::module::Param;
 use burn::nn::Linear;
@@ -18,10 +18,20 @@ pub enum Parts {
     /// What decoding needs: quantizer, `fc_post2`, acoustic decoder. The teacher is not built, the encoder
     /// side is not read, and `encode` refuses.
     DecoderOnly,
+    /// What encoding needs: teacher, acoustic encoder, semantic encoder, `fc_prior`, quantizer. The decoder
+    /// side is not read (a quarter of the X-Codec speech model), and `decode` refuses.
+    EncoderOnly,
 }
 
 /// Keys decoding does not need (whole-model names).
 pub const ENCODER_SIDE: &str = r"^(semantic_teacher|acoustic_encoder|encoder_semantic|decoder_semantic|fc_prior|fc_post1)\.";
+
+/// Keys encoding does not need (whole-model names).
+pub const DECODER_SIDE: &str = r"^(acoustic_decoder|decoder_semantic|fc_post1|fc_post2)\.";
+
+/// Keys encoding needs: every top-level part but the decoder side (a positive filter: the store loads
+/// only what it matches).
+const ENCODER_PARTS: &str = r"^(semantic_teacher|acoustic_encoder|encoder_semantic|fc_prior|quantizer)\.";
 
 /// A loaded model and where it came from.
 pub struct LoadedModel<P: ExtraParts = NoExtra> {
@@ -93,6 +103,7 @@ fn load_hf_encodec<P: ExtraParts>(config: CodecConfig, weights: &Path, spec: &st
     let optional = match parts {
         Parts::All => r"^(fc_prior|fc_post2)\.".to_string(),
         Parts::DecoderOnly => format!(r"^(fc_prior|fc_post2)\.|{ENCODER_SIDE}"),
+        Parts::EncoderOnly => format!(r"^(fc_prior|fc_post2)\.|{DECODER_SIDE}"),
     };
     load_weights_except(&mut codec, weights, Layout::Encodec, &optional)?;
     set_identity(&mut codec.fc_prior, device);
@@ -161,10 +172,10 @@ fn check_codebooks_trained<P: ExtraParts>(codec: &Codec<P>, path: &Path) -> Resu
 fn load_into<P: ExtraParts>(config: &CodecConfig, weights: &Path, layout: Layout, parts: Parts, device: &Device) -> Result<Codec<P>> {
     let mut codec = Models::<P>::build_with(config, parts, device)?;
     // Nothing is optional in a full load; a decode-only load may lack (or skip) the encoder side.
-    let optional = match parts {
-        Parts::All => "$^",
-        Parts::DecoderOnly => ENCODER_SIDE,
-    };
-    load_weights_except(&mut codec, weights, layout, optional)?;
+    match parts {
+        Parts::All => load_weights_except(&mut codec, weights, layout, "$^")?,
+        Parts::DecoderOnly => load_weights_except(&mut codec, weights, layout, ENCODER_SIDE)?,
+        Parts::EncoderOnly => load_weights_only(&mut codec, weights, layout, ENCODER_PARTS, DECODER_SIDE)?,
+    }
     Ok(codec)
 }
