@@ -49,6 +49,12 @@ fn conv1d(c: &mut Criterion) {
         let x = input(c_in, len, &device);
         group.throughput(Throughput::Elements(conv_flops(c_in, c_out, kernel, conv.output_len(len))));
         group.bench_function(name, |b| b.iter(|| black_box(conv.forward(black_box(x.clone())))));
+        // The same conv through burn's own conv1d (what xcodec's CPU conv op is measured against).
+        let (weight, bias) = (conv.weight(), conv.bias.as_ref().map(|b| b.val()));
+        let options = burn::tensor::ops::ConvOptions::new([stride], [padding], [dilation], 1);
+        group.bench_function(format!("{name}_burn"), |b| {
+            b.iter(|| black_box(burn::tensor::module::conv1d(black_box(x.clone()), weight.clone(), bias.clone(), options.clone())))
+        });
     }
     group.finish();
 }

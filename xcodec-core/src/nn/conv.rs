@@ -1,14 +1,16 @@
-//! 1-D convolution on the CPU backend at inference as a few large matrix products straight on the input
-//! (no im2col copy, no layout conversion): `out[:, t] = bias + sum_k W[:, :, k] x[:, t s + k d]`, one GEMM per
-//! tap `k` whose right-hand side is a strided view of the (padded) input. Elsewhere (autodiff, GPU backends,
-//! grouped convs) it is burn's `conv1d`.
+//! 1-D convolution on the CPU backend at inference as matrix products on the input in its own layout
+//! (`[channels, time]`, no conversion to channels-last): `out[:, t] = bias + sum_k W[:, :, k] x[:, t s + k d]`.
+//! Wide inputs (256+ channels): one GEMM per tap `k` on a strided view of the (padded) input, no copy. Middle
+//! widths: the input unfolded (`in * kernel` rows) in cache-sized tiles of output steps, one GEMM per tile,
+//! tiles in parallel. A waveform: unfolded whole, one GEMM. Elsewhere (autodiff, GPU backends, grouped or
+//! narrow 1x1 convs) it is burn's `conv1d`.
 
 use crate::nn::rows::{from_flex, into_flex};
 use burn::tensor::module::conv1d as burn_conv1d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Tensor, TensorData};
 
-/// Input channels from which the per-tap GEMMs beat burn's conv on the CPU.
+/// Input channels from which one GEMM per tap beats unfolding the input in tiles.
 const MIN_CHANNELS: usize = 256;
 
 /// Inner-product lengths (`in * kernel`) up to which the input is unfolded for a single GEMM instead.
@@ -29,10 +31,8 @@ pub fn conv1d(
     let [batch, channels_in, len] = x.dims();
     let [channels_out, weight_in, kernel] = weight.dims();
     let span = dilation * (kernel - 1) + 1;
-    // Between narrow (a waveform) and wide inputs burn's tiled im2col is faster (measured: 64 channels 1.6x
-    // slower per tap; 512 channels 1.3-1.5x faster); shape errors are burn's to report.
-    let narrow = channels_in * kernel <= MAX_UNFOLDED;
-    if (channels_in < MIN_CHANNELS && !narrow) || weight_in != channels_in || len + 2 * padding < span || stride == 0 {
+    // burn's pointwise path is faster for narrow 1x1 convs (64 channels: 2x); shape errors are burn's to report.
+    if (kernel == 1 && channels_in < MIN_CHANNELS) || weight_in != channels_in || len + 2 * padding < span || stride == 0 {
         return fallback(x, weight, bias);
     }
     let (x, weight, bias) = match (into_flex(x), into_flex(weight), bias.map(into_flex).transpose()) {
@@ -58,6 +58,8 @@ pub fn conv1d(
         let input = &padded[n * channels_in * len_padded..(n + 1) * channels_in * len_padded];
         if channels_in * kernel <= MAX_UNFOLDED {
             shape.unfolded(out, w, input);
+        } else if channels_in < MIN_CHANNELS {
+            shape.tiled(out, w, input);
         } else {
             shape.per_tap(out, w, input);
         }
@@ -87,6 +89,58 @@ impl Gemm {
             // is below len_padded by the definition of len_out, so it stays inside `input`.
             unsafe { gemm_f32(channels_out, len_out, channels_in, out, (w.as_ptr().add(k), kernel, channels_in * kernel), (input.as_ptr().add(k * dilation), stride, len_padded)) };
         }
+    }
+
+    /// `out += W cols(input)` in tiles of output steps, tiles in parallel: each tile's unfolded input (one row
+    /// per input channel and tap, copied with strides) sized to stay in the core's cache. For the middle
+    /// widths, where one GEMM per tap has too short an inner product.
+    fn tiled(&self, out: &mut [f32], w: &[f32], input: &[f32]) {
+        use rayon::prelude::*;
+        let Gemm { channels_in, channels_out, kernel, stride, dilation, len_padded, len_out } = *self;
+        let depth = channels_in * kernel;
+        let tile = (TILE_FLOATS / depth).clamp(16, len_out.max(16)) / 16 * 16;
+        let dst = SendPtr(out.as_mut_ptr());
+        (0..len_out.div_ceil(tile)).into_par_iter().for_each(|i| {
+            let (t0, n) = (i * tile, tile.min(len_out - i * tile));
+            let mut cols = vec![0f32; depth * n];
+            for (row, col) in cols.chunks_mut(n).enumerate() {
+                let start = (row / kernel) * len_padded + (row % kernel) * dilation + t0 * stride;
+                if stride == 1 {
+                    col.copy_from_slice(&input[start..start + n]);
+                } else {
+                    for (t, c) in col.iter_mut().enumerate() {
+                        *c = input[start + t * stride];
+                    }
+                }
+            }
+            let dst = dst;
+            // SAFETY: this tile's dst is rows < channels_out, columns t0..t0 + n of the row-major
+            // `channels_out x len_out` output, inside `out` and disjoint from every other tile's columns; lhs is
+            // all of `w` (`channels_out x depth`), rhs all of `cols` (`depth x n`).
+            unsafe {
+                gemm::gemm(
+                    channels_out,
+                    n,
+                    depth,
+                    dst.0.add(t0),
+                    1,
+                    len_out as isize,
+                    true,
+                    w.as_ptr(),
+                    1,
+                    depth as isize,
+                    cols.as_ptr(),
+                    1,
+                    n as isize,
+                    1.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                )
+            };
+        });
     }
 
     /// `out += W cols(input)` with the (few) input rows of every tap copied out first (narrow inputs such as
@@ -140,6 +194,17 @@ unsafe fn gemm_f32(m: usize, n: usize, k: usize, dst: &mut [f32], lhs: (*const f
     }
 }
 
+/// The output pointer shared by the tiles of [`Gemm::tiled`], which write disjoint columns.
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+// SAFETY: only used to write disjoint regions from several threads (see `Gemm::tiled`).
+unsafe impl Send for SendPtr {}
+// SAFETY: as above.
+unsafe impl Sync for SendPtr {}
+
+/// Floats of unfolded input per tile of [`Gemm::tiled`] (1 MiB: about the L2 cache of one core).
+const TILE_FLOATS: usize = 256 * 1024;
+
 /// Rows of `len` samples with `padding` zeros on both sides (the input itself when `padding` is 0).
 fn pad_rows(x: &[f32], len: usize, padding: usize) -> std::borrow::Cow<'_, [f32]> {
     if padding == 0 {
@@ -162,7 +227,7 @@ mod tests {
         let device = Device::default();
         device.seed(7);
         for (b, ci, co, k, s, p, d, t) in
-            [(1, 256, 5, 7, 1, 3, 1, 50), (2, 300, 4, 3, 2, 0, 1, 41), (1, 256, 6, 7, 1, 9, 3, 64), (2, 260, 16, 1, 1, 0, 1, 9), (1, 256, 3, 4, 5, 2, 2, 33), (2, 1, 8, 10, 5, 0, 1, 97), (1, 3, 4, 7, 1, 3, 2, 40)]
+            [(1, 64, 8, 7, 1, 3, 1, 5000), (2, 24, 5, 16, 8, 4, 1, 777), (1, 256, 5, 7, 1, 3, 1, 50), (2, 300, 4, 3, 2, 0, 1, 41), (1, 256, 6, 7, 1, 9, 3, 64), (2, 260, 16, 1, 1, 0, 1, 9), (1, 256, 3, 4, 5, 2, 2, 33), (2, 1, 8, 10, 5, 0, 1, 97), (1, 3, 4, 7, 1, 3, 2, 40)]
         {
             let x = Tensor::<3>::random([b, ci, t], Distribution::Normal(0.0, 1.0), &device);
             let w = Tensor::<3>::random([co, ci, k], Distribution::Normal(0.0, 1.0), &device);
