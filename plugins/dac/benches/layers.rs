@@ -79,6 +79,16 @@ fn conv_transpose1d(c: &mut Criterion) {
         // Every input element scatters into `c_out * kernel` outputs.
         group.throughput(Throughput::Elements(conv_flops(c_in, c_out, kernel, len)));
         group.bench_function(name, |b| b.iter(|| black_box(conv.forward(black_box(x.clone())))));
+        // The same through burn's own conv_transpose1d (weight norm folded per call, as `forward` does).
+        let bias = conv.bias.as_ref().map(|b| b.val());
+        let options = burn::tensor::ops::ConvTransposeOptions::new([stride], [conv.padding], [conv.output_padding], [1], 1);
+        group.bench_function(format!("{name}_burn"), |b| {
+            b.iter(|| {
+                let weight = xcodec_core::nn::weight_norm::fold_weight_norm(conv.weight_g.val(), conv.weight_v.val());
+                let x = black_box(x.clone());
+                black_box(burn::tensor::module::conv_transpose1d(x, weight, bias.clone(), options.clone()))
+            })
+        });
     }
     group.finish();
 }

@@ -6,8 +6,10 @@
 //! narrow 1x1 convs) it is burn's `conv1d`.
 
 use crate::nn::rows::{from_flex, into_flex};
-use burn::tensor::module::conv1d as burn_conv1d;
-use burn::tensor::ops::ConvOptions;
+use burn::backend::flex::FlexTensor;
+use burn::tensor::module::{conv_transpose1d as burn_conv_transpose1d, conv1d as burn_conv1d};
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
+use rayon::prelude::*;
 use burn::tensor::{Tensor, TensorData};
 
 /// Input channels from which one GEMM per tap beats unfolding the input in tiles.
@@ -35,24 +37,15 @@ pub fn conv1d(
     if (kernel == 1 && channels_in < MIN_CHANNELS) || weight_in != channels_in || len + 2 * padding < span || stride == 0 {
         return fallback(x, weight, bias);
     }
-    let (x, weight, bias) = match (into_flex(x), into_flex(weight), bias.map(into_flex).transpose()) {
-        (Ok(x), Ok(w), Ok(b)) => (x, w, b),
-        (x, w, b) => {
-            let back = |t: Result<_, Tensor<3>>| t.map_or_else(|t| t, from_flex);
-            return fallback(back(x), back(w), b.map_or_else(Some, |b| b.map(from_flex)));
-        }
+    let (x, weight, bias) = match flex_operands(x, weight, bias) {
+        Ok(operands) => operands,
+        Err((x, weight, bias)) => return fallback(x, weight, bias),
     };
     let len_out = (len + 2 * padding - span) / stride + 1;
     let padded = pad_rows(x.as_slice::<f32>().expect("contiguous f32"), len, padding);
     let len_padded = len + 2 * padding;
     let w = weight.as_slice::<f32>().expect("contiguous f32");
-    let mut out = vec![0f32; batch * channels_out * len_out];
-    if let Some(b) = &bias {
-        let b = b.as_slice::<f32>().expect("contiguous f32");
-        for (row, value) in out.chunks_mut(len_out).zip(b.iter().cycle()) {
-            row.fill(*value);
-        }
-    }
+    let mut out = bias_rows(bias.as_ref(), batch * channels_out, len_out);
     let shape = Gemm { channels_in, channels_out, kernel, stride, dilation, len_padded, len_out };
     for (n, out) in out.chunks_mut(channels_out * len_out).enumerate() {
         let input = &padded[n * channels_in * len_padded..(n + 1) * channels_in * len_padded];
@@ -64,7 +57,116 @@ pub fn conv1d(
             shape.per_tap(out, w, input);
         }
     }
-    from_flex(burn::backend::flex::FlexTensor::from_data(TensorData::new(out, [batch, channels_out, len_out])))
+    from_flex(FlexTensor::from_data(TensorData::new(out, [batch, channels_out, len_out])))
+}
+
+/// `conv_transpose1d(x [batch, in, time], weight [in, out, kernel], bias [out])` (no dilation or groups) as
+/// burn computes it: one GEMM per tile of input steps into the `(out, kernel)` products of every input step,
+/// then each product added at its output step (`t = j stride + k - padding`). Elsewhere (autodiff, GPU
+/// backends) burn's `conv_transpose1d`.
+pub fn conv_transpose1d(
+    x: Tensor<3>,
+    weight: Tensor<3>,
+    bias: Option<Tensor<1>>,
+    stride: usize,
+    padding: usize,
+    output_padding: usize,
+) -> Tensor<3> {
+    let fallback = |x: Tensor<3>, weight: Tensor<3>, bias: Option<Tensor<1>>| {
+        let options = ConvTransposeOptions::new([stride], [padding], [output_padding], [1], 1);
+        burn_conv_transpose1d(x, weight, bias, options)
+    };
+    let [batch, channels_in, len] = x.dims();
+    let [weight_in, channels_out, kernel] = weight.dims();
+    let full = (len.max(1) - 1) * stride + kernel + output_padding;
+    if weight_in != channels_in || len == 0 || stride == 0 || full < 2 * padding + 1 {
+        return fallback(x, weight, bias);
+    }
+    let (x, weight, bias) = match flex_operands(x, weight, bias) {
+        Ok(operands) => operands,
+        Err((x, weight, bias)) => return fallback(x, weight, bias),
+    };
+    let len_out = full - 2 * padding;
+    let (input, w) = (x.as_slice::<f32>().expect("contiguous f32"), weight.as_slice::<f32>().expect("contiguous f32"));
+    let mut out = bias_rows(bias.as_ref(), batch * channels_out, len_out);
+    let products = channels_out * kernel;
+    let tile = (TILE_FLOATS * 16 / products).clamp(1, len);
+    let mut cols = vec![0f32; products * tile];
+    for (n, out) in out.chunks_mut(channels_out * len_out).enumerate() {
+        let input = &input[n * channels_in * len..(n + 1) * channels_in * len];
+        for j0 in (0..len).step_by(tile) {
+            let steps = tile.min(len - j0);
+            let cols = &mut cols[..products * steps];
+            // SAFETY: dst is all of `cols` (`products x steps`, row-major); lhs reads w[i, o, k] at
+            // i * products + (o * kernel + k) for i < channels_in (inside `w`); rhs reads input[i * len + j0 + c]
+            // for c < steps, j0 + steps <= len (inside this example's `input`).
+            unsafe {
+                gemm::gemm(
+                    products,
+                    steps,
+                    channels_in,
+                    cols.as_mut_ptr(),
+                    1,
+                    steps as isize,
+                    false,
+                    w.as_ptr(),
+                    products as isize,
+                    1,
+                    input.as_ptr().add(j0),
+                    1,
+                    len as isize,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::Rayon(0),
+                )
+            };
+            let cols = &*cols;
+            out.par_chunks_mut(len_out).enumerate().for_each(|(o, row)| {
+                for k in 0..kernel {
+                    let products_k = &cols[(o * kernel + k) * steps..(o * kernel + k + 1) * steps];
+                    for (c, value) in products_k.iter().enumerate() {
+                        let t = (j0 + c) * stride + k;
+                        if t >= padding && t - padding < len_out {
+                            row[t - padding] += value;
+                        }
+                    }
+                }
+            });
+        }
+    }
+    from_flex(FlexTensor::from_data(TensorData::new(out, [batch, channels_out, len_out])))
+}
+
+/// The operands' `flex` tensors, or all three back when one of them is not a contiguous f32 CPU tensor outside
+/// autodiff.
+#[allow(clippy::type_complexity)] // the same three tensors, either way
+fn flex_operands(
+    x: Tensor<3>,
+    weight: Tensor<3>,
+    bias: Option<Tensor<1>>,
+) -> Result<(FlexTensor, FlexTensor, Option<FlexTensor>), (Tensor<3>, Tensor<3>, Option<Tensor<1>>)> {
+    match (into_flex(x), into_flex(weight), bias.map(into_flex).transpose()) {
+        (Ok(x), Ok(w), Ok(b)) => Ok((x, w, b)),
+        (x, w, b) => {
+            let back = |t: Result<_, Tensor<3>>| t.map_or_else(|t| t, from_flex);
+            Err((back(x), back(w), b.map_or_else(Some, |b| b.map(from_flex))))
+        }
+    }
+}
+
+/// `rows` rows of `len` values, row `r` filled with `bias[r % channels]` (zeros without a bias).
+fn bias_rows(bias: Option<&FlexTensor>, rows: usize, len: usize) -> Vec<f32> {
+    let mut out = vec![0f32; rows * len];
+    if let Some(b) = bias {
+        let b = b.as_slice::<f32>().expect("contiguous f32");
+        for (row, value) in out.chunks_mut(len).zip(b.iter().cycle()) {
+            row.fill(*value);
+        }
+    }
+    out
 }
 
 /// The shapes of one example's conv as matrix products.
@@ -95,7 +197,6 @@ impl Gemm {
     /// per input channel and tap, copied with strides) sized to stay in the core's cache. For the middle
     /// widths, where one GEMM per tap has too short an inner product.
     fn tiled(&self, out: &mut [f32], w: &[f32], input: &[f32]) {
-        use rayon::prelude::*;
         let Gemm { channels_in, channels_out, kernel, stride, dilation, len_padded, len_out } = *self;
         let depth = channels_in * kernel;
         let tile = (TILE_FLOATS / depth).clamp(16, len_out.max(16)) / 16 * 16;
@@ -237,6 +338,25 @@ mod tests {
             assert_eq!(got.dims(), want.dims());
             let worst = (got - want).abs().max().into_scalar::<f32>();
             assert!(worst < 1e-4, "({b},{ci},{co},{k},{s},{p},{d},{t}): worst {worst}");
+        }
+    }
+
+    #[test]
+    fn transposed_equals_burns_for_strides_padding_and_output_padding() {
+        let device = Device::default();
+        device.seed(9);
+        for (b, ci, co, k, s, p, op, t) in
+            [(1, 8, 4, 16, 8, 4, 0, 20), (2, 6, 3, 4, 2, 1, 0, 33), (1, 5, 7, 10, 5, 3, 1, 9), (2, 3, 2, 3, 1, 1, 0, 17), (1, 4, 4, 7, 2, 0, 1, 1)]
+        {
+            let x = Tensor::<3>::random([b, ci, t], Distribution::Normal(0.0, 1.0), &device);
+            let w = Tensor::<3>::random([ci, co, k], Distribution::Normal(0.0, 1.0), &device);
+            let bias = Tensor::<1>::random([co], Distribution::Normal(0.0, 1.0), &device);
+            let options = ConvTransposeOptions::new([s], [p], [op], [1], 1);
+            let want = burn_conv_transpose1d(x.clone(), w.clone(), Some(bias.clone()), options);
+            let got = conv_transpose1d(x, w, Some(bias), s, p, op);
+            assert_eq!(got.dims(), want.dims(), "({b},{ci},{co},{k},{s},{p},{op},{t})");
+            let worst = (got - want).abs().max().into_scalar::<f32>();
+            assert!(worst < 1e-4, "({b},{ci},{co},{k},{s},{p},{op},{t}): worst {worst}");
         }
     }
 
