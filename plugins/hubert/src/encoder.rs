@@ -6,6 +6,7 @@ use burn::module::{Initializer, Module, Param};
 use burn::nn::conv::Conv1dConfig;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use xcodec_core::nn::gelu::gelu;
+use xcodec_core::nn::rows::map_rows;
 use burn::tensor::module::conv1d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor};
@@ -73,9 +74,20 @@ impl PositionalConvEmbedding {
     }
 }
 
-/// `||v||` over dims 0 and 1, `[1, 1, taps]` (torch `weight_norm(dim=2)`).
+/// `||v||` over dims 0 and 1, `[1, 1, taps]` (torch `weight_norm(dim=2)`); the squares in one fused pass on
+/// the CPU backend at inference.
 fn norm_over_dims_0_1(v: Tensor<3>) -> Tensor<3> {
-    v.powi_scalar(2).sum_dim(0).sum_dim(1).sqrt()
+    let [rows, width, taps] = v.dims();
+    let v = v.reshape([rows * width, taps]);
+    let square = || {
+        |_: usize, out: &mut [f32], input: &[f32]| {
+            for (o, &x) in out.iter_mut().zip(input) {
+                *o = x * x;
+            }
+        }
+    };
+    let squares = map_rows(v, square).unwrap_or_else(|v| v.powi_scalar(2));
+    squares.sum_dim(0).sqrt().reshape([1, 1, taps])
 }
 
 /// dense -> gelu -> dense.
