@@ -15,8 +15,8 @@ use xcodec_core::{CodecConfig, Result, XcodecError};
 pub enum Parts {
     /// Everything (encode and decode).
     All,
-    /// What decoding needs: quantizer, `fc_post2`, acoustic decoder. The teacher is not built, the encoder
-    /// side is not read, and `encode` refuses.
+    /// What decoding needs: quantizer, `fc_post2`, acoustic decoder. The teacher is not built, nothing else
+    /// is read, and `encode` refuses.
     DecoderOnly,
     /// What encoding needs: teacher, acoustic encoder, semantic encoder, `fc_prior`, quantizer. The decoder
     /// side is not read (a quarter of the X-Codec speech model), and `decode` refuses.
@@ -32,6 +32,9 @@ pub const DECODER_SIDE: &str = r"^(acoustic_decoder|decoder_semantic|fc_post1|fc
 /// Keys encoding needs: every top-level part but the decoder side (a positive filter: the store loads
 /// only what it matches).
 const ENCODER_PARTS: &str = r"^(semantic_teacher|acoustic_encoder|encoder_semantic|fc_prior|quantizer)\.";
+
+/// Keys decoding needs (the rest is never read for decoding).
+const DECODER_PARTS: &str = r"^(acoustic_decoder|quantizer|fc_post2)\.";
 
 /// A loaded model and where it came from.
 pub struct LoadedModel<P: ExtraParts = NoExtra> {
@@ -174,7 +177,7 @@ fn load_into<P: ExtraParts>(config: &CodecConfig, weights: &Path, layout: Layout
     // Nothing is optional in a full load; a decode-only load may lack (or skip) the encoder side.
     match parts {
         Parts::All => load_weights_except(&mut codec, weights, layout, "$^")?,
-        Parts::DecoderOnly => load_weights_except(&mut codec, weights, layout, ENCODER_SIDE)?,
+        Parts::DecoderOnly => load_weights_only(&mut codec, weights, layout, DECODER_PARTS, ENCODER_SIDE)?,
         Parts::EncoderOnly => load_weights_only(&mut codec, weights, layout, ENCODER_PARTS, DECODER_SIDE)?,
     }
     Ok(codec)
