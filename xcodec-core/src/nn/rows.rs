@@ -24,10 +24,10 @@ where
 {
     let (mut tensor, row_len) = flex_rows(x)?;
     let kernel = prepare();
-    let out = if tensor.is_unique() {
-        let (start, end) = tensor.layout().contiguous_offsets().expect("checked contiguous");
-        let data = &mut tensor.try_storage_mut::<f32>().expect("checked unique")[start..end];
-        data.par_chunks_mut(row_len).enumerate().for_each(|(row, out)| {
+    let (start, end) = tensor.layout().contiguous_offsets().expect("checked contiguous");
+    if let Some(storage) = tensor.try_storage_mut::<f32>() {
+        // Uniquely owned: in place, a block at a time through a stack copy of the input.
+        storage[start..end].par_chunks_mut(row_len).enumerate().for_each(|(row, out)| {
             let mut input = [0f32; BLOCK];
             for block in out.chunks_mut(BLOCK) {
                 let input = &mut input[..block.len()];
@@ -35,11 +35,9 @@ where
                 kernel(row, block, input);
             }
         });
-        tensor
-    } else {
-        out_of_place(&tensor, row_len, &kernel)
-    };
-    Ok(from_flex(out))
+        return Ok(from_flex(tensor));
+    }
+    Ok(from_flex(out_of_place(&tensor, row_len, &kernel)))
 }
 
 /// Like [`map_rows`], but `kernel(row, out, input)` always sees whole rows (for per-row statistics); the
