@@ -171,10 +171,10 @@ fn check_codebooks_trained<P: ExtraParts>(codec: &Codec<P>, path: &Path) -> Resu
     Ok(())
 }
 
-/// Builds the codec for `config` (without a teacher when decoding only) and loads `weights` into it.
+/// Builds the codec for `config` (without a teacher when decoding only) and loads the `parts` of `weights` into it.
 fn load_into<P: ExtraParts>(config: &CodecConfig, weights: &Path, layout: Layout, parts: Parts, device: &Device) -> Result<Codec<P>> {
     let mut codec = Models::<P>::build_with(config, parts, device)?;
-    // Nothing is optional in a full load; a decode-only load may lack (or skip) the encoder side.
+    // Nothing is optional in a full load; a one-side load reads only that side and may lack the other.
     match parts {
         Parts::All => load_weights_except(&mut codec, weights, layout, "$^")?,
         Parts::DecoderOnly => load_weights_only(&mut codec, weights, layout, DECODER_PARTS, ENCODER_SIDE)?,

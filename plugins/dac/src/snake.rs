@@ -5,7 +5,7 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
-use xcodec_core::nn::rows::map_rows;
+use xcodec_core::nn::rows::{map_elements, map_rows};
 
 /// Snake with a learned `alpha` of shape `[1, channels, 1]`.
 #[derive(Module, Debug)]
@@ -37,30 +37,10 @@ fn composed(x: Tensor<3>, alpha: Tensor<3>) -> Tensor<3> {
     x + s * (alpha + 1e-9).recip()
 }
 
-/// `out[i] = input[i] + sin(alpha input[i])^2 / (alpha + 1e-9)`, with AVX2+FMA where the CPU has them.
+/// `out[i] = input[i] + sin(alpha input[i])^2 / (alpha + 1e-9)`, vectorised.
 fn snake_block(out: &mut [f32], input: &[f32], alpha: f32) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports the features `snake_block_avx2` is compiled for (checked just above).
-        unsafe { snake_block_avx2(out, input, alpha) };
-        return;
-    }
-    snake_block_portable(out, input, alpha);
-}
-
-/// [`snake_block_portable`] compiled for AVX2+FMA (eight lanes; the loop auto-vectorises).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn snake_block_avx2(out: &mut [f32], input: &[f32], alpha: f32) {
-    snake_block_portable(out, input, alpha)
-}
-
-#[inline(always)]
-fn snake_block_portable(out: &mut [f32], input: &[f32], alpha: f32) {
     let inv = 1.0 / (alpha + 1e-9);
-    for (o, &x) in out.iter_mut().zip(input) {
-        *o = x + sin_squared(alpha * x) * inv;
-    }
+    map_elements(out, input, |x| x + sin_squared(alpha * x) * inv);
 }
 
 /// `sin(y)^2` without branches (so loops over it vectorise): `y = k pi + r` with `|r| <= pi/2` (Cody-Waite,

@@ -1,37 +1,19 @@
 //! GELU (`x/2 (1 + erf(x / sqrt 2))`, the exact form torch uses by default), fused on the CPU backend.
 
-use crate::nn::rows::map_rows;
+use crate::nn::rows::{map_elements, map_rows};
 use burn::tensor::Tensor;
 
 /// GELU: one vectorised pass on both cores for `flex` tensors at inference (burn's own computes `erf` one
 /// element at a time on one thread); burn's `gelu` elsewhere (autodiff, GPU backends).
 pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    map_rows(x, || |_row: usize, out: &mut [f32], input: &[f32]| gelu_block(out, input))
+    map_rows(x, || |_row: usize, out: &mut [f32], input: &[f32]| map_elements(out, input, gelu_f32))
         .unwrap_or_else(burn::tensor::activation::gelu)
 }
 
-fn gelu_block(out: &mut [f32], input: &[f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports the features `gelu_block_avx2` is compiled for (checked just above).
-        unsafe { gelu_block_avx2(out, input) };
-        return;
-    }
-    gelu_block_portable(out, input);
-}
-
-/// [`gelu_block_portable`] compiled for AVX2+FMA (the loop auto-vectorises to eight lanes).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn gelu_block_avx2(out: &mut [f32], input: &[f32]) {
-    gelu_block_portable(out, input)
-}
-
+/// GELU of one value (branch-free, so loops over it vectorise).
 #[inline(always)]
-fn gelu_block_portable(out: &mut [f32], input: &[f32]) {
-    for (o, &x) in out.iter_mut().zip(input) {
-        *o = 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
-    }
+fn gelu_f32(x: f32) -> f32 {
+    0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
 }
 
 /// `erf` without branches: the rational approximation `x P(x^2) / Q(x^2)` on `[-4, 4]` (beyond, erf is
