@@ -115,20 +115,18 @@ fn streamed_codes_and_audio_equal_offline_through_pipes_and_files() {
         assert!(std::fs::read(&codes_file).unwrap() == out.stdout, "chunks of {chunk}: codes differ");
     }
 
-    // Streamed decode: codes on stdin -> f32le on stdout, whole frames (101 x 320), equal to offline within 1e-6.
+    // Streamed decode: codes on stdin -> f32le on stdout, whole frames (101 x 320), offline's samples bit for bit.
     let args = ["decode", "--model", &model, "--stream", "--output-format", "f32le", "--chunk-frames", "3", "-"];
     let decoded = le_f32(&ok(piped(&args, out.stdout.clone())).stdout);
     assert_eq!(decoded.len(), 101 * 320);
-    let err = max_diff(&decoded, &offline_audio);
-    eprintln!("stream decode vs offline decode: max abs diff {err:.1e}");
-    assert!(err <= 1e-6, "streamed audio differs from offline by {err}");
+    assert!(decoded == offline_audio, "streamed audio differs from offline by {}", max_diff(&decoded, &offline_audio));
     // To a WAV file (header completed at the end) and to a WAV on stdout (header of unknown length).
     let out_wav = d.join("streamed.wav");
     let codes_file = d.join("codes7.u16");
     ok(xcodec(&["decode", "--model", &model, "--stream", "--sample-format", "f32", "-o", &path(&out_wav), &path(&codes_file)]));
     let from_file: Vec<f32> = hound::WavReader::open(&out_wav).unwrap().samples::<f32>().map(|s| s.unwrap()).collect();
     assert_eq!(from_file.len(), decoded.len());
-    assert!(max_diff(&from_file, &decoded) <= 1e-6);
+    assert!(from_file == decoded, "the WAV differs from the raw stream by {}", max_diff(&from_file, &decoded));
     let piped_wav = ok(piped(&["decode", "--model", &model, "--stream", "-", "-o", "-"], out.stdout)).stdout;
     assert_eq!((&piped_wav[..4], &piped_wav[36..40], piped_wav.len()), (&b"RIFF"[..], &b"data"[..], 44 + 2 * decoded.len()));
 }

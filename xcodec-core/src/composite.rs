@@ -238,7 +238,19 @@ where
             }
             None => acoustic,
         };
-        self.fc_prior.forward(joint.swap_dims(1, 2)).swap_dims(1, 2)
+        frame_linear(&self.fc_prior, joint, self.streams_encoding())
+    }
+
+    /// Whether encoding can stream (no teacher, causal acoustic encoder): then the frame-wise layers and the
+    /// quantizer compute length-invariantly ([`crate::nn::exact`]), so that streamed codes are the whole clip's.
+    fn streams_encoding(&self) -> bool {
+        self.semantic_teacher.hidden_size() == 0 && self.acoustic_encoder.is_causal()
+    }
+
+    /// The codes of the joint vectors `[batch, hidden, frames]`, `[batch, n_q, frames]`.
+    fn quantize(&self, joint: Tensor<3>, n_q: usize) -> Tensor<3, Int> {
+        let codes = if self.streams_encoding() { self.quantizer.encode_exact(joint, n_q) } else { self.quantizer.encode(joint, n_q) };
+        codes.swap_dims(0, 1)
     }
 
     /// `audio [batch, 1, samples]` -> codes `[batch, n_q, frames]` at an offered bandwidth.
@@ -275,8 +287,7 @@ where
             (teacher, acoustic.join())
         });
         let acoustic = acoustic.map_err(|_| XcodecError::Input("the acoustic encoder failed (see the message above)".into()))?;
-        let joint = self.joint_of(acoustic, teacher);
-        Ok(self.quantizer.encode(joint, n_q).swap_dims(0, 1))
+        Ok(self.quantize(self.joint_of(acoustic, teacher), n_q))
     }
 
     /// Codes `[batch, n_q, frames]` -> audio `[batch, 1, frames * hop]`. Does not touch the teacher.
@@ -313,9 +324,10 @@ where
         Ok(self.quantizer.decode(codes.swap_dims(0, 1)))
     }
 
-    /// Quantized `[batch, dim, frames]` -> the acoustic decoder's input (`fc_post2`).
+    /// Quantized `[batch, dim, frames]` -> the acoustic decoder's input (`fc_post2`; length-invariant when the
+    /// decoder streams, so that streamed audio is the whole clip's bit for bit).
     fn acoustic_latent(&self, quantized: Tensor<3>) -> Tensor<3> {
-        self.fc_post2.forward(quantized.swap_dims(1, 2)).swap_dims(1, 2)
+        frame_linear(&self.fc_post2, quantized, self.acoustic_decoder.is_causal())
     }
 
     /// Refuses to decode with an encode-only model.
@@ -355,9 +367,8 @@ where
         let frames = chunk.dims()[2].div_ceil(self.hop_length());
         let latent = self.acoustic_encoder.encode_step(chunk, &mut stream.encoder)?;
         stream.frames_encoded += frames as u64;
-        // What `joint_embedding` does without a teacher and without padding.
-        let joint = self.fc_prior.forward(latent.swap_dims(1, 2)).swap_dims(1, 2);
-        Ok(self.quantizer.encode(joint, n_q).swap_dims(0, 1))
+        // What `encode` does without a teacher and without padding.
+        Ok(self.quantize(self.joint_of(latent, None), n_q))
     }
 
     /// Decodes the next chunk of a stream: codes `[batch, n_q, k]` -> audio `[batch, 1, k * hop]`, the samples
@@ -439,3 +450,13 @@ fn acoustic_latent<A: AcousticEncoder>(encoder: &A, audio: Tensor<3>, pad: usize
     encoder.forward(audio)
 }
 
+/// `linear` over the frames of `x [batch, in, frames]`, `[batch, out, frames]`: with [`crate::nn::exact`] when
+/// `exact` (each frame computed alike whatever the length), else burn's matrix product.
+fn frame_linear(linear: &Linear, x: Tensor<3>, exact: bool) -> Tensor<3> {
+    if !exact {
+        return linear.forward(x.swap_dims(1, 2)).swap_dims(1, 2);
+    }
+    let [d_in, d_out] = linear.weight.dims();
+    let weight = linear.weight.val().transpose().reshape([d_out, d_in, 1]);
+    crate::nn::exact::conv1d(x, weight, linear.bias.as_ref().map(|b| b.val()), 1, 1)
+}

@@ -44,6 +44,10 @@ pub trait AcousticDecoder: Module {
     fn latent_dim(&self) -> usize;
     /// Samples each latent frame becomes.
     fn hop_length(&self) -> usize;
+    /// Whether every output sample depends only on past frames (streaming-capable).
+    fn is_causal(&self) -> bool {
+        false
+    }
     /// Decodes the next chunk of a stream, `latent [batch, latent_dim, k]` -> `audio [batch, 1, k * hop]`: the
     /// samples [`Self::forward`] gives for everything streamed so far, minus those given before. Default:
     /// refuses (non-causal decoders cannot stream).
@@ -86,6 +90,13 @@ pub trait Quantizer: Module {
     fn num_quantizers(&self) -> usize;
     /// `x [batch, dim, frames]` -> `codes [n_q, batch, frames]` with the first `n_q` codebooks.
     fn encode(&self, x: Tensor<3>, n_q: usize) -> Tensor<3, Int>;
+    /// [`Self::encode`] with each frame's codes computed by the same operations whatever the other frames in the
+    /// call (fixed-order arithmetic, see [`crate::nn::exact`]), for codecs that stream: their streamed codes are
+    /// the whole clip's bit for bit. Default: [`Self::encode`], right for quantizers that already work frame by
+    /// frame (scalar quantization, table lookups).
+    fn encode_exact(&self, x: Tensor<3>, n_q: usize) -> Tensor<3, Int> {
+        self.encode(x, n_q)
+    }
     /// `codes [n_q, batch, frames]` -> `[batch, dim, frames]`.
     fn decode(&self, codes: Tensor<3, Int>) -> Tensor<3>;
     /// Training forward with `n_q` codebooks.

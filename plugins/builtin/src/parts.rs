@@ -220,6 +220,9 @@ impl<P: ExtraParts> AcousticDecoder for AnyAcousticDecoder<P> {
     fn hop_length(&self) -> usize {
         decoder!(self, m => m.hop_length())
     }
+    fn is_causal(&self) -> bool {
+        decoder!(self, m => m.is_causal())
+    }
 }
 
 impl<P: ExtraParts> SemanticTeacher for AnySemanticTeacher<P> {
@@ -246,6 +249,9 @@ impl<P: ExtraParts> Quantizer for AnyQuantizer<P> {
     }
     fn encode(&self, x: Tensor<3>, n_q: usize) -> Tensor<3, Int> {
         quantizer!(self, m => m.encode(x, n_q))
+    }
+    fn encode_exact(&self, x: Tensor<3>, n_q: usize) -> Tensor<3, Int> {
+        quantizer!(self, m => m.encode_exact(x, n_q))
     }
     fn decode(&self, codes: Tensor<3, Int>) -> Tensor<3> {
         quantizer!(self, m => m.decode(codes))

@@ -49,6 +49,16 @@ pub enum ConvWeights {
     Plain(Conv1d),
 }
 
+impl ConvWeights {
+    /// The effective `(weight [out, in, kernel], bias [out])`.
+    pub fn weight_and_bias(&self) -> (Tensor<3>, Option<Tensor<1>>) {
+        match self {
+            Self::WeightNorm(c) => (c.weight(), c.bias.as_ref().map(|b| b.val())),
+            Self::Plain(c) => (c.weight.val(), c.bias.as_ref().map(|b| b.val())),
+        }
+    }
+}
+
 /// A conv with EnCodec's padding (`EncodecConv1d`).
 #[derive(Module, Debug)]
 pub struct SeanetConv1d {
@@ -143,10 +153,15 @@ impl SeanetConv1d {
         len.div_ceil(self.stride())
     }
 
-    /// `[batch, in, time] -> [batch, out, ceil(time / stride)]`.
+    /// `[batch, in, time] -> [batch, out, ceil(time / stride)]`. A conv that streams computes with
+    /// [`xcodec_core::nn::exact`] here as in [`Self::forward_padded`], so that streams equal the whole clip bit
+    /// for bit.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let (left, right) = self.padding(x.dims()[2]);
         let x = pad1d(x, left, right, self.pad_mode);
+        if self.streamable() {
+            return self.forward_padded(x);
+        }
         let y = match &self.conv {
             ConvWeights::WeightNorm(c) => c.forward(x),
             ConvWeights::Plain(c) => c.forward(x),
@@ -155,6 +170,16 @@ impl SeanetConv1d {
             Some(norm) => norm.forward(y),
             None => y,
         }
+    }
+}
+
+impl SeanetConv1d {
+    /// The length-invariant conv of an input already padded (by [`pad1d`] or by the stream's past), for the
+    /// convs that stream: no time group norm.
+    pub(crate) fn forward_padded(&self, x: Tensor<3>) -> Tensor<3> {
+        let (_, stride, dilation) = self.geometry();
+        let (weight, bias) = self.conv.weight_and_bias();
+        xcodec_core::nn::exact::conv1d(x, weight, bias, stride, dilation)
     }
 }
 
@@ -186,6 +211,16 @@ pub enum ConvTransposeWeights {
     WeightNorm(WnConvTranspose1d),
     /// `time_group_norm`.
     Plain(ConvTranspose1d),
+}
+
+impl ConvTransposeWeights {
+    /// The effective `(weight [in, out, kernel], bias [out])`.
+    pub fn weight_and_bias(&self) -> (Tensor<3>, Option<Tensor<1>>) {
+        match self {
+            Self::WeightNorm(c) => (c.weight(), c.bias.as_ref().map(|b| b.val())),
+            Self::Plain(c) => (c.weight.val(), c.bias.as_ref().map(|b| b.val())),
+        }
+    }
 }
 
 /// A transposed conv whose padding is trimmed afterwards (`EncodecConvTranspose1d`): output `time * stride`.
@@ -250,8 +285,13 @@ impl SeanetConvTranspose1d {
         (total - right, right)
     }
 
-    /// `[batch, in, time] -> [batch, out, time * stride]` (for kernel >= stride).
+    /// `[batch, in, time] -> [batch, out, time * stride]` (for kernel >= stride). One that streams computes with
+    /// [`xcodec_core::nn::exact`] here as in [`Self::forward_after`], so that streams equal the whole clip bit
+    /// for bit.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        if self.streamable() {
+            return self.forward_after(x, 0);
+        }
         let y = match &self.conv {
             ConvTransposeWeights::WeightNorm(c) => c.forward(x),
             ConvTransposeWeights::Plain(c) => c.forward(x),
@@ -263,5 +303,14 @@ impl SeanetConvTranspose1d {
         let (left, right) = self.trim();
         let len = y.dims()[2];
         y.narrow(2, left, len - left - right)
+    }
+}
+
+impl SeanetConvTranspose1d {
+    /// The samples of the frames of `x` after its first `history` (which were decoded before and only add
+    /// their overlap), for the transposed convs that stream: `[batch, out, (time - history) * stride]`.
+    pub(crate) fn forward_after(&self, x: Tensor<3>, history: usize) -> Tensor<3> {
+        let (weight, bias) = self.conv.weight_and_bias();
+        xcodec_core::nn::exact::conv_transpose1d_causal(x, weight, bias, self.stride(), history)
     }
 }

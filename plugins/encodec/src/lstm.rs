@@ -5,6 +5,7 @@
 use burn::module::{Initializer, Module, Param};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
+use xcodec_core::nn::exact;
 
 /// One LSTM layer; the checkpoint's `weight_ih_l{k}` etc. map to `layers.{k}.weight_ih` etc.
 #[derive(Module, Debug)]
@@ -36,7 +37,7 @@ impl LstmLayer {
         self.weight_hh.lazy_shape().dims::<2>()[1]
     }
 
-    /// `[batch, time, input] -> [batch, time, hidden]`, starting from zero state.
+    /// `[batch, input, time] -> [batch, hidden, time]`, starting from zero state.
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let [b, _, _] = x.dims();
         let zeros = Tensor::<2>::zeros([b, self.hidden()], &x.device());
@@ -45,23 +46,25 @@ impl LstmLayer {
 
     /// [`Self::forward`] from state `(h, c)`, each `[batch, hidden]`; also returns the final state.
     fn forward_from(&self, x: Tensor<3>, state: (Tensor<2>, Tensor<2>)) -> (Tensor<3>, (Tensor<2>, Tensor<2>)) {
-        let [b, t, input] = x.dims();
+        let [b, input, t] = x.dims();
         let h_size = self.hidden();
-        // The input projection of every step at once; only the recurrence is sequential.
-        let bias = (self.bias_ih.val() + self.bias_hh.val()).reshape([1, 4 * h_size]);
-        let gates_x = (x.reshape([b * t, input]).matmul(self.weight_ih.val().transpose()) + bias).reshape([b, t, 4 * h_size]);
+        // The input projection of every step at once (length-invariant, so a stream's chunks match the whole
+        // clip bit for bit); only the recurrence is sequential.
+        let bias = self.bias_ih.val() + self.bias_hh.val();
+        let w_ih = self.weight_ih.val().reshape([4 * h_size, input, 1]);
+        let gates_x = exact::conv1d(x, w_ih, Some(bias), 1, 1);
         let w_hh = self.weight_hh.val().transpose();
         let (mut h, mut c) = state;
         let mut outputs = Vec::with_capacity(t);
         for step in 0..t {
-            let gates = gates_x.clone().narrow(1, step, 1).reshape([b, 4 * h_size]) + h.matmul(w_hh.clone());
+            let gates = gates_x.clone().narrow(2, step, 1).reshape([b, 4 * h_size]) + h.matmul(w_hh.clone());
             let gate = |i: usize| gates.clone().narrow(1, i * h_size, h_size);
             let (i, f, g, o) = (sigmoid(gate(0)), sigmoid(gate(1)), gate(2).tanh(), sigmoid(gate(3)));
             c = f * c + i * g;
             h = o * c.clone().tanh();
-            outputs.push(h.clone().reshape([b, 1, h_size]));
+            outputs.push(h.clone().reshape([b, h_size, 1]));
         }
-        (Tensor::cat(outputs, 1), (h, c))
+        (Tensor::cat(outputs, 2), (h, c))
     }
 }
 
@@ -78,7 +81,7 @@ impl Lstm {
         Self { layers: (0..num_layers).map(|_| LstmLayer::new(dim, dim, device)).collect() }
     }
 
-    /// `[batch, time, dim] -> [batch, time, dim]`.
+    /// `[batch, dim, time] -> [batch, dim, time]` (conv layout).
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         self.layers.iter().fold(x, |x, layer| layer.forward(x))
     }
@@ -113,13 +116,11 @@ impl SeanetLstm {
 
     /// `[batch, channels, time]` -> `lstm(x) + x`, same shape.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let seq = x.swap_dims(1, 2);
-        (self.lstm.forward(seq.clone()) + seq).swap_dims(1, 2)
+        self.lstm.forward(x.clone()) + x
     }
 
     /// [`Self::forward`] on the next chunk of a stream, carrying the recurrent state.
     pub fn forward_step(&self, x: Tensor<3>, state: &mut Vec<(Tensor<2>, Tensor<2>)>) -> Tensor<3> {
-        let seq = x.swap_dims(1, 2);
-        (self.lstm.forward_step(seq.clone(), state) + seq).swap_dims(1, 2)
+        self.lstm.forward_step(x.clone(), state) + x
     }
 }

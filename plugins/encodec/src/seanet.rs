@@ -217,6 +217,10 @@ impl AcousticDecoder for SeanetDecoder {
             .product()
     }
 
+    fn is_causal(&self) -> bool {
+        self.layers.iter().all(SeanetLayer::streamable)
+    }
+
     fn decode_step(&self, latent: Tensor<3>, state: &mut StreamState) -> Result<Tensor<3>> {
         crate::stream::decode_step(self, latent, state)
     }

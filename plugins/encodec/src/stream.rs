@@ -1,11 +1,12 @@
 //! Streaming for causal SEANets: chunks of whole frames in, the same frames out as the whole-clip forward,
 //! with the state carried between calls — per conv its last `kernel - stride` inputs (the left padding the
-//! whole-clip forward would have seen), per LSTM layer `(h, c)`, per transposed conv the overlap its last
-//! frames add to the next chunk. A last chunk that is not a whole number of frames is padded on the right at each
+//! whole-clip forward would have seen), per LSTM layer `(h, c)`, per transposed conv its last inputs whose
+//! kernels overlap the next chunk. The convs compute with [`xcodec_core::nn::exact`] in both paths, so a stream
+//! gives the whole clip's values bit for bit. A last chunk that is not a whole number of frames is padded on the right at each
 //! strided conv exactly as the whole-clip forward pads the end of a clip, so it yields the clip's last frame.
 
 use crate::config::PadMode;
-use crate::conv::{ConvTransposeWeights, ConvWeights, SeanetConv1d, SeanetConvTranspose1d, pad1d};
+use crate::conv::{SeanetConv1d, SeanetConvTranspose1d, pad1d};
 use crate::lstm::SeanetLstm;
 use crate::seanet::{ResnetLayer, SeanetDecoder, SeanetEncoder, SeanetLayer, SeanetResnetBlock};
 use burn::tensor::Tensor;
@@ -16,19 +17,17 @@ use xcodec_core::{AcousticDecoder, AcousticEncoder, Result, StreamCarry, StreamS
 enum Slot {
     /// Not yet used (first chunk).
     Fresh,
-    /// A conv's last inputs.
+    /// A conv's or transposed conv's last inputs.
     Inputs(Tensor<3>),
     /// An LSTM's `(h, c)` per layer.
     Recurrent(Vec<(Tensor<2>, Tensor<2>)>),
-    /// A transposed conv's overlap into the next chunk (without bias).
-    Overlap(Tensor<3>),
 }
 
 impl Slot {
     fn values(&self) -> usize {
         match self {
             Self::Fresh => 0,
-            Self::Inputs(t) | Self::Overlap(t) => t.shape().num_elements(),
+            Self::Inputs(t) => t.shape().num_elements(),
             Self::Recurrent(layers) => layers.iter().map(|(h, c)| h.shape().num_elements() + c.shape().num_elements()).sum(),
         }
     }
@@ -88,10 +87,7 @@ impl SeanetConv1d {
         // a stream that ends inside a frame gets the padding the whole-clip forward adds to make its last window
         // whole (all earlier chunks being multiples of the stride, the same amount).
         let full = pad1d(full, 0, samples.div_ceil(stride) * stride - samples, self.pad_mode);
-        match &self.conv {
-            ConvWeights::WeightNorm(c) => c.forward(full),
-            ConvWeights::Plain(c) => c.forward(full),
-        }
+        self.forward_padded(full)
     }
 }
 
@@ -103,35 +99,20 @@ impl SeanetConvTranspose1d {
 
     fn forward_step(&self, x: Tensor<3>, stream: &mut SeanetStream) -> Tensor<3> {
         let (kernel, stride) = self.geometry();
-        let total = kernel.saturating_sub(stride);
-        let frames = x.dims()[2];
-        let y = match &self.conv {
-            ConvTransposeWeights::WeightNorm(c) => c.forward(x),
-            ConvTransposeWeights::Plain(c) => c.forward(x),
-        };
+        // The frames before this chunk whose kernels reach into it (zeros at the start, like the whole clip).
+        let history = kernel.div_ceil(stride) - 1;
         let slot = stream.next();
-        if total == 0 {
-            return y;
+        if history == 0 {
+            return self.forward_after(x, 0);
         }
-        let len = y.dims()[2];
-        let y = match slot {
-            Slot::Overlap(prev) => Tensor::cat(vec![y.clone().narrow(2, 0, total) + prev.clone(), y.narrow(2, total, len - total)], 2),
-            _ => y,
+        let [b, c, frames] = x.dims();
+        let past = match slot {
+            Slot::Inputs(t) => t.clone(),
+            _ => Tensor::zeros([b, c, history], &x.device()),
         };
-        let bias = match &self.conv {
-            ConvTransposeWeights::WeightNorm(c) => c.bias.as_ref().map(|b| b.val()),
-            ConvTransposeWeights::Plain(c) => c.bias.as_ref().map(|b| b.val()),
-        };
-        let tail = y.clone().narrow(2, frames * stride, total);
-        let tail = match bias {
-            Some(b) => {
-                let c = b.dims()[0];
-                tail - b.reshape([1, c, 1])
-            }
-            None => tail,
-        };
-        *slot = Slot::Overlap(tail);
-        y.narrow(2, 0, frames * stride)
+        let full = Tensor::cat(vec![past, x], 2);
+        *slot = Slot::Inputs(full.clone().narrow(2, frames, history));
+        self.forward_after(full, history)
     }
 }
 
@@ -171,7 +152,8 @@ impl SeanetResnetBlock {
 }
 
 impl SeanetLayer {
-    fn streamable(&self) -> bool {
+    /// Whether the layer streams exactly (its convs causal, without reflect padding or time group norm).
+    pub(crate) fn streamable(&self) -> bool {
         match self {
             Self::Conv(c) => c.streamable(),
             Self::ConvTranspose(c) => c.streamable(),

@@ -1,7 +1,8 @@
 //! One Euclidean codebook with its EMA training state (names as in X-Codec / transformers).
 
 use burn::module::{Initializer, Module, Param};
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use xcodec_core::nn::exact;
 
 /// `size` vectors of width `dim`, plus the EMA state the trainer updates (none of it gets gradients).
 #[derive(Module, Debug)]
@@ -48,6 +49,27 @@ impl EuclideanCodebook {
     /// reference does (`-(|x|^2 - 2 x.e + |e|^2)`, arg-max), so ties resolve the same way.
     pub fn nearest(&self, x: Tensor<2>) -> Tensor<1, Int> {
         nearest_index(x, self.embed.val())
+    }
+
+    /// [`Self::nearest`] with each row's distances computed by the same operations whatever the other rows
+    /// (fixed summation order, see [`xcodec_core::nn::exact`]), for codecs that stream. Ties go to the first entry.
+    pub fn nearest_exact(&self, x: Tensor<2>) -> Tensor<1, Int> {
+        let device = x.device();
+        let ([n, dim], embed) = (x.dims(), self.embed.val());
+        let size = embed.dims()[0];
+        let dots = exact::conv1d(x.clone().transpose().reshape([1, dim, n]), embed.clone().reshape([size, dim, 1]), None, 1, 1);
+        let host = |t: Tensor<3>| t.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 after convert");
+        let (x, embed, dots) = (host(x.reshape([1, n, dim])), host(embed.reshape([1, size, dim])), host(dots));
+        let squares = |rows: &[f32]| rows.chunks(dim).map(|r| r.iter().fold(0f32, |s, v| s + v * v)).collect::<Vec<_>>();
+        let (xx, ee) = (squares(&x), squares(&embed));
+        let idx: Vec<i64> = (0..n)
+            .map(|t| {
+                // The reference's `-(|x|^2 - 2 x.e + |e|^2)`, arg-max.
+                let dist = |i: usize| -((xx[t] - dots[i * n + t] * 2.0) + ee[i]);
+                (1..size).fold(0, |best, i| if dist(i) > dist(best) { i } else { best }) as i64
+            })
+            .collect();
+        Tensor::from_data(TensorData::new(idx, [n]), &device)
     }
 
     /// Entries for `idx [n]`, `[n, dim]`.

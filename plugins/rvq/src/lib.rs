@@ -56,6 +56,19 @@ impl ResidualVq {
         x.swap_dims(1, 2).reshape([b * f, d])
     }
 
+    /// Codes `[n_q, batch, frames]` of `x [batch, dim, frames]`, each residual's entries picked by `nearest`.
+    fn encode_with(&self, x: Tensor<3>, n_q: usize, nearest: fn(&EuclideanCodebook, Tensor<2>) -> Tensor<1, Int>) -> Tensor<3, Int> {
+        let [b, _, f] = x.dims();
+        let mut residual = Self::rows(x);
+        let mut codes = Vec::with_capacity(n_q);
+        for layer in &self.layers[..n_q.min(self.layers.len())] {
+            let idx = nearest(layer, residual.clone());
+            residual = residual - layer.lookup(idx.clone());
+            codes.push(idx.reshape([1, b, f]));
+        }
+        Tensor::cat(codes, 0)
+    }
+
     /// Rows back to `[batch, dim, frames]`.
     fn unrows(x: Tensor<2>, batch: usize, frames: usize) -> Tensor<3> {
         let d = x.dims()[1];
@@ -77,15 +90,11 @@ impl Quantizer for ResidualVq {
     }
 
     fn encode(&self, x: Tensor<3>, n_q: usize) -> Tensor<3, Int> {
-        let [b, _, f] = x.dims();
-        let mut residual = Self::rows(x);
-        let mut codes = Vec::with_capacity(n_q);
-        for layer in &self.layers[..n_q.min(self.layers.len())] {
-            let idx = layer.nearest(residual.clone());
-            residual = residual - layer.lookup(idx.clone());
-            codes.push(idx.reshape([1, b, f]));
-        }
-        Tensor::cat(codes, 0)
+        self.encode_with(x, n_q, EuclideanCodebook::nearest)
+    }
+
+    fn encode_exact(&self, x: Tensor<3>, n_q: usize) -> Tensor<3, Int> {
+        self.encode_with(x, n_q, EuclideanCodebook::nearest_exact)
     }
 
     fn decode(&self, codes: Tensor<3, Int>) -> Tensor<3> {
@@ -206,6 +215,24 @@ mod tests {
                 prop_assert!(err <= last * (1.0 + 1e-5) + 1e-3, "{} codebooks: {} > {}", k, err, last);
                 last = err;
             }
+        }
+    }
+
+    fn ints(t: Tensor<3, Int>) -> Vec<i64> {
+        t.into_data().convert::<i64>().try_into_vec::<i64>().unwrap()
+    }
+
+    #[test]
+    fn exact_encode_picks_the_same_entries_and_ignores_the_other_frames() {
+        let device = Device::flex();
+        device.seed(5);
+        let rvq = ResidualVq::new(&RvqConfig { num_quantizers: 4, codebook_size: 64, ..RvqConfig::default() }, 24, &device);
+        let x = Tensor::<3>::random([2, 24, 57], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+        let exact = rvq.encode_exact(x.clone(), 4);
+        assert_eq!(ints(exact.clone()), ints(rvq.encode(x.clone(), 4)));
+        for (start, len) in [(0, 1), (13, 3), (50, 7)] {
+            let part = rvq.encode_exact(x.clone().narrow(2, start, len), 4);
+            assert_eq!(ints(part), ints(exact.clone().narrow(2, start, len)), "frames {start}..{}", start + len);
         }
     }
 

@@ -1,6 +1,7 @@
 //! Layers shared by several plugins.
 
 pub mod conv;
+pub mod exact;
 pub mod gelu;
 pub mod rows;
 pub mod weight_norm;

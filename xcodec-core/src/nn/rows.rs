@@ -114,6 +114,18 @@ pub fn into_flex<const D: usize>(x: Tensor<D>) -> Result<FlexTensor, Tensor<D>> 
     }
 }
 
+/// Like [`into_flex`], but a strided `flex` tensor (a narrowed or transposed view) is copied into a contiguous
+/// one instead of being handed back.
+pub fn into_contiguous_flex<const D: usize>(x: Tensor<D>) -> Result<FlexTensor, Tensor<D>> {
+    let DispatchTensor { kind, autodiff } = x.into_dispatch();
+    match kind {
+        DispatchTensorKind::Flex(BackendTensor::Float(t)) if autodiff == DispatchAutodiffContext::Disabled && t.dtype() == DType::F32 => {
+            Ok(if t.layout().contiguous_offsets().is_some() { t } else { t.to_contiguous() })
+        }
+        kind => Err(Tensor::from_dispatch(DispatchTensor { kind, autodiff })),
+    }
+}
+
 /// A `flex` tensor (outside autodiff) as a [`Tensor`].
 pub fn from_flex<const D: usize>(t: FlexTensor) -> Tensor<D> {
     Tensor::from_dispatch(DispatchTensor {

@@ -138,9 +138,14 @@ impl WnConvTranspose1d {
         }
     }
 
+    /// The effective weight `g * v / ||v||`, `[in, out, kernel]`.
+    pub fn weight(&self) -> Tensor<3> {
+        fold_weight_norm(self.weight_g.val(), self.weight_v.val())
+    }
+
     /// `[batch, in, time] -> [batch, out, time * stride]` (for X-Codec's kernel/padding choice).
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let weight = fold_weight_norm(self.weight_g.val(), self.weight_v.val());
+        let weight = self.weight();
         let bias = self.bias.as_ref().map(|b| b.val());
         crate::nn::conv::conv_transpose1d(x, weight, bias, self.stride, self.padding, self.output_padding)
     }
