@@ -113,3 +113,26 @@ fn every_combination_takes_a_training_step() {
         }
     }
 }
+
+/// SoundStream's bitrate FiLM through the composite: refused when it knows fewer codebooks than the quantizer
+/// has; otherwise decoding and training modulate with the row of the codes' codebook count.
+#[test]
+fn soundstream_film_conditions_the_decoder_on_the_codebooks_used() {
+    use xcodec_builtin::{AnyAcousticDecoder, build};
+    let device = Device::flex();
+    device.seed(7);
+    let err = build(&config("soundstream", "none", &["acoustic.params.film_codebooks=4"]), &device).err().unwrap().to_string();
+    assert!(err.contains("conditioned on up to 4 codebooks") && err.contains("film_codebooks = 8") && !err.contains('\n'), "{err}");
+
+    let ad = device.clone().autodiff();
+    let codec = build(&config("soundstream", "none", &["acoustic.params.film_codebooks=8"]), &ad).unwrap();
+    let AnyAcousticDecoder::Seanet(decoder) = &codec.acoustic_decoder else { panic!("a SEANet decoder") };
+    assert_eq!(decoder.film.len(), 4, "one FiLM per up-sampling stage");
+    let audio = Tensor::<3>::random([1, 1, 3200], Distribution::Normal(0.0, 0.1), &ad);
+    let out = codec.forward_train(audio.clone(), 2);
+    let grads = (out.audio - audio).powi_scalar(2).mean().backward();
+    let grad = decoder.film[0].scale.grad(&grads).expect("the FiLM scale is trained");
+    let rows: Vec<f32> = grad.abs().sum_dim(1).into_data().try_into_vec::<f32>().unwrap();
+    assert!(rows[1] > 0.0, "2 codebooks train row 1: {rows:?}");
+    assert!(rows.iter().enumerate().all(|(i, &g)| i == 1 || g == 0.0), "only row 1 gets a gradient: {rows:?}");
+}

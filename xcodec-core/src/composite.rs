@@ -94,6 +94,13 @@ where
                 acoustic_encoder.hop_length()
             )));
         }
+        if let Some(film) = acoustic_decoder.film_codebooks().filter(|&n| n < quantizer.num_quantizers()) {
+            return Err(XcodecError::Config(format!(
+                "the acoustic decoder is conditioned on up to {film} codebooks but the quantizer has {}; set acoustic.params.film_codebooks = {}",
+                quantizer.num_quantizers(),
+                quantizer.num_quantizers()
+            )));
+        }
         if quantizer.dim() != hidden {
             return Err(XcodecError::Config(format!(
                 "quantizer width {} differs from acoustic + semantic width {hidden}",
@@ -294,8 +301,9 @@ where
     pub fn decode(&self, codes: Tensor<3, Int>) -> Result<Tensor<3>> {
         self.check_decoder()?;
         self.check_codes_shape(&codes)?;
+        let n_q = codes.dims()[1];
         let quantized = self.dequantize(codes)?;
-        Ok(self.acoustic_decoder.forward(self.acoustic_latent(quantized)))
+        Ok(self.acoustic_decoder.forward_with_codebooks(self.acoustic_latent(quantized), n_q))
     }
 
     /// Refuses codes with no frames or a number of codebooks the quantizer does not have.
@@ -377,9 +385,9 @@ where
     pub fn decode_step(&self, codes: Tensor<3, Int>, stream: &mut CodecStream) -> Result<Tensor<3>> {
         self.check_decoder()?;
         self.check_codes_shape(&codes)?;
-        let frames = codes.dims()[2];
+        let [_, n_q, frames] = codes.dims();
         let quantized = self.dequantize(codes)?;
-        let audio = self.acoustic_decoder.decode_step(self.acoustic_latent(quantized), &mut stream.decoder)?;
+        let audio = self.acoustic_decoder.decode_step(self.acoustic_latent(quantized), n_q, &mut stream.decoder)?;
         stream.frames_decoded += frames as u64;
         Ok(audio)
     }
@@ -401,7 +409,7 @@ where
             }
             _ => None,
         };
-        let audio_hat = self.acoustic_decoder.forward(self.acoustic_latent(q.quantized));
+        let audio_hat = self.acoustic_decoder.forward_with_codebooks(self.acoustic_latent(q.quantized), n_q);
         let len = audio_hat.dims()[2].min(samples);
         TrainOutput {
             audio: audio_hat.narrow(2, 0, len),

@@ -48,11 +48,22 @@ pub trait AcousticDecoder: Module {
     fn is_causal(&self) -> bool {
         false
     }
-    /// Decodes the next chunk of a stream, `latent [batch, latent_dim, k]` -> `audio [batch, 1, k * hop]`: the
-    /// samples [`Self::forward`] gives for everything streamed so far, minus those given before. Default:
-    /// refuses (non-causal decoders cannot stream).
-    fn decode_step(&self, latent: Tensor<3>, state: &mut StreamState) -> Result<Tensor<3>> {
-        let _ = (latent, state);
+    /// [`Self::forward`] for codes of `codebooks` codebooks (the bitrate), for decoders conditioned on it
+    /// (SoundStream's FiLM). Default: `forward`, the bitrate ignored.
+    fn forward_with_codebooks(&self, latent: Tensor<3>, codebooks: usize) -> Tensor<3> {
+        let _ = codebooks;
+        self.forward(latent)
+    }
+    /// The most codebooks a bitrate-conditioned decoder knows (the codec refuses a quantizer with more), or
+    /// `None` when it is not conditioned. Default: `None`.
+    fn film_codebooks(&self) -> Option<usize> {
+        None
+    }
+    /// Decodes the next chunk of a stream of codes of `codebooks` codebooks, `latent [batch, latent_dim, k]` ->
+    /// `audio [batch, 1, k * hop]`: the samples [`Self::forward_with_codebooks`] gives for everything streamed
+    /// so far, minus those given before. Default: refuses (non-causal decoders cannot stream).
+    fn decode_step(&self, latent: Tensor<3>, codebooks: usize, state: &mut StreamState) -> Result<Tensor<3>> {
+        let _ = (latent, codebooks, state);
         Err(cannot_stream("decoder", "decode"))
     }
 }

@@ -208,8 +208,14 @@ impl<P: ExtraParts> AcousticEncoder for AnyAcousticEncoder<P> {
 }
 
 impl<P: ExtraParts> AcousticDecoder for AnyAcousticDecoder<P> {
-    fn decode_step(&self, latent: Tensor<3>, state: &mut StreamState) -> Result<Tensor<3>> {
-        decoder!(self, m => m.decode_step(latent, state))
+    fn decode_step(&self, latent: Tensor<3>, codebooks: usize, state: &mut StreamState) -> Result<Tensor<3>> {
+        decoder!(self, m => m.decode_step(latent, codebooks, state))
+    }
+    fn forward_with_codebooks(&self, latent: Tensor<3>, codebooks: usize) -> Tensor<3> {
+        decoder!(self, m => m.forward_with_codebooks(latent, codebooks))
+    }
+    fn film_codebooks(&self) -> Option<usize> {
+        decoder!(self, m => m.film_codebooks())
     }
     fn forward(&self, latent: Tensor<3>) -> Tensor<3> {
         decoder!(self, m => m.forward(latent))

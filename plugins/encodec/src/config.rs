@@ -61,6 +61,10 @@ pub struct EncodecConfig {
     pub trim_right_ratio: f64,
     /// A 1x1 conv on the residual path (otherwise identity).
     pub use_conv_shortcut: bool,
+    /// FiLM-condition the decoder on the bitrate (an xcodec extension, not in EnCodec): after every up-sampling
+    /// conv the features are scaled and shifted per channel by vectors learned for each number of codebooks
+    /// 1..=`film_codebooks` (at least the quantizer's codebooks). 0: no conditioning.
+    pub film_codebooks: usize,
 }
 
 impl Default for EncodecConfig {
@@ -81,6 +85,7 @@ impl Default for EncodecConfig {
             num_lstm_layers: 2,
             trim_right_ratio: 1.0,
             use_conv_shortcut: true,
+            film_codebooks: 0,
         }
     }
 }
@@ -164,6 +169,10 @@ pub struct SoundStreamConfig {
     pub dilation_growth_rate: usize,
     /// `weight_norm` or `time_group_norm` (the latter is not causal).
     pub norm_type: NormType,
+    /// FiLM conditioning of the decoder on the bitrate (the paper's bitrate-scalable decoder): after every
+    /// up-sampling conv, a scale and a shift per channel learned for each number of codebooks
+    /// 1..=`film_codebooks` (set it to the quantizer's `num_quantizers`). 0: none.
+    pub film_codebooks: usize,
 }
 
 impl Default for SoundStreamConfig {
@@ -178,6 +187,7 @@ impl Default for SoundStreamConfig {
             num_residual_layers: 3,
             dilation_growth_rate: 3,
             norm_type: NormType::WeightNorm,
+            film_codebooks: 0,
         }
     }
 }
@@ -208,6 +218,7 @@ impl SoundStreamConfig {
             num_lstm_layers: 0,
             trim_right_ratio: 1.0,
             use_conv_shortcut: false,
+            film_codebooks: self.film_codebooks,
         }
     }
 }

@@ -7,11 +7,13 @@
 
 mod config;
 mod conv;
+mod film;
 pub mod lstm;
 mod seanet;
 mod stream;
 
 pub use config::{EncodecConfig, NormType, PadMode, SoundStreamConfig};
+pub use film::BitrateFilm;
 pub use conv::{ConvTransposeWeights, ConvWeights, SeanetConv1d, SeanetConvTranspose1d, TimeGroupNorm, pad1d};
 pub use lstm::{Lstm, LstmLayer, SeanetLstm};
 pub use seanet::{ResnetLayer, SeanetDecoder, SeanetEncoder, SeanetLayer, SeanetResnetBlock};
@@ -162,7 +164,7 @@ mod tests {
         let mut parts = Vec::new();
         for start in (0..frames).step_by(chunk) {
             let n = chunk.min(frames - start);
-            parts.push(dec.decode_step(offline.clone().narrow(2, start, n), &mut state).unwrap());
+            parts.push(dec.decode_step(offline.clone().narrow(2, start, n), 8, &mut state).unwrap());
         }
         assert_eq!(values(Tensor::cat(parts, 2)), values(audio_offline), "decoder, chunks of {chunk}: not bit for bit");
     }
@@ -185,6 +187,31 @@ mod tests {
     }
 
     #[test]
+    fn film_starts_as_identity_then_conditions_the_decoder_and_streams_exactly() {
+        let device = Device::flex();
+        device.seed(6);
+        let cfg = SoundStreamConfig { film_codebooks: 4, ..tiny_soundstream() }.to_seanet();
+        let mut dec = SeanetDecoder::new(&cfg, &device);
+        assert_eq!((dec.film.len(), dec.film_codebooks()), (3, Some(4)));
+        assert_eq!(SeanetDecoder::new(&tiny_soundstream().to_seanet(), &device).film_codebooks(), None);
+        let latent = Tensor::<3>::random([2, 4, 9], Distribution::Normal(0.0, 1.0), &device);
+        let at = |dec: &SeanetDecoder, n| values(dec.forward_with_codebooks(latent.clone(), n));
+        assert_eq!(at(&dec, 1), at(&dec, 4), "identity at initialisation");
+
+        for film in &mut dec.film {
+            let [rows, channels] = film.scale.val().dims();
+            film.scale = burn::module::Param::from_tensor(Tensor::random([rows, channels], Distribution::Normal(1.0, 0.5), &device));
+            film.shift = burn::module::Param::from_tensor(Tensor::random([rows, channels], Distribution::Normal(0.0, 0.5), &device));
+        }
+        assert_ne!(at(&dec, 1), at(&dec, 4), "the bitrate changes the output");
+        assert_eq!(values(dec.forward(latent.clone())), at(&dec, 4), "plain forward assumes all codebooks");
+        let mut state = StreamState::default();
+        let streamed: Vec<Tensor<3>> =
+            (0..9).step_by(2).map(|f| dec.decode_step(latent.clone().narrow(2, f, 2.min(9 - f)), 2, &mut state).unwrap()).collect();
+        assert_eq!(values(Tensor::cat(streamed, 2)), at(&dec, 2), "streamed FiLM decode is the offline one bit for bit");
+    }
+
+    #[test]
     fn stream_state_stays_the_same_size() {
         let device = Device::flex();
         device.seed(5);
@@ -195,7 +222,7 @@ mod tests {
         for _ in 0..500 {
             let audio = Tensor::<3>::random([1, 1, 3 * 12], Distribution::Normal(0.0, 0.3), &device);
             let latent = enc.encode_step(audio, &mut enc_state).unwrap();
-            dec.decode_step(latent, &mut dec_state).unwrap();
+            dec.decode_step(latent, 8, &mut dec_state).unwrap();
             sizes.push((enc_state.carried_values(), dec_state.carried_values()));
         }
         assert!(sizes[0].0 > 0 && sizes[0].1 > 0);
@@ -213,7 +240,7 @@ mod tests {
         assert!(err.to_string().contains("[batch, 1, samples >= 1]"), "{err}");
         let cfg = EncodecConfig { trim_right_ratio: 0.5, ..tiny_encodec(true, PadMode::Constant) };
         let dec = SeanetDecoder::new(&cfg, &device);
-        assert!(dec.decode_step(Tensor::zeros([1, 4, 2], &device), &mut StreamState::default()).is_err());
+        assert!(dec.decode_step(Tensor::zeros([1, 4, 2], &device), 8, &mut StreamState::default()).is_err());
     }
 
     proptest! {

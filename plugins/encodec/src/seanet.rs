@@ -4,6 +4,7 @@
 
 use crate::config::EncodecConfig;
 use crate::conv::{SeanetConv1d, SeanetConvTranspose1d};
+use crate::film::BitrateFilm;
 use crate::lstm::SeanetLstm;
 use burn::module::Module;
 use burn::nn::{Elu, EluConfig};
@@ -164,6 +165,8 @@ impl AcousticEncoder for SeanetEncoder {
 pub struct SeanetDecoder {
     /// Conv, LSTM, then per stage ELU, transposed conv and residual blocks; ELU, conv to one channel.
     pub layers: Vec<SeanetLayer>,
+    /// Bitrate conditioning after each transposed conv (`film_codebooks > 0`), else empty.
+    pub film: Vec<BitrateFilm>,
 }
 
 impl SeanetDecoder {
@@ -172,6 +175,7 @@ impl SeanetDecoder {
         let conv = |i, o, k| SeanetConv1d::new(i, o, k, 1, 1, cfg.norm_type, cfg.use_causal_conv, cfg.pad_mode, device);
         let mut dim = cfg.num_filters << cfg.upsampling_ratios.len();
         let mut layers = vec![SeanetLayer::Conv(conv(cfg.hidden_size, dim, cfg.kernel_size))];
+        let mut film = Vec::new();
         if cfg.num_lstm_layers > 0 {
             layers.push(SeanetLayer::Lstm(SeanetLstm::new(dim, cfg.num_lstm_layers, device)));
         }
@@ -188,19 +192,45 @@ impl SeanetDecoder {
                 device,
             )));
             dim /= 2;
+            if cfg.film_codebooks > 0 {
+                film.push(BitrateFilm::new(cfg.film_codebooks, dim, device));
+            }
             for dilation in cfg.dilations() {
                 layers.push(SeanetLayer::Resnet(SeanetResnetBlock::new(cfg, dim, dilation, device)));
             }
         }
         layers.push(SeanetLayer::elu());
         layers.push(SeanetLayer::Conv(conv(dim, 1, cfg.last_kernel_size)));
-        Self { layers }
+        Self { layers, film }
+    }
+
+    /// Runs the layers on `x` through `forward` (whole clip or stream step), each transposed conv's output
+    /// modulated for `codebooks` codebooks when the decoder is FiLM-conditioned.
+    pub(crate) fn run_with(&self, x: Tensor<3>, codebooks: usize, mut forward: impl FnMut(&SeanetLayer, Tensor<3>) -> Tensor<3>) -> Tensor<3> {
+        let mut film = self.film.iter();
+        self.layers.iter().fold(x, |x, layer| {
+            let y = forward(layer, x);
+            match (layer, film.len()) {
+                (SeanetLayer::ConvTranspose(_), 1..) => film.next().expect("one per transposed conv").forward(y, codebooks),
+                _ => y,
+            }
+        })
     }
 }
 
 impl AcousticDecoder for SeanetDecoder {
+    /// Conditioned decoders assume all their codebooks (see [`Self::forward_with_codebooks`]).
     fn forward(&self, latent: Tensor<3>) -> Tensor<3> {
-        run(&self.layers, latent)
+        let codebooks = self.film.first().map_or(0, BitrateFilm::codebooks);
+        self.forward_with_codebooks(latent, codebooks)
+    }
+
+    fn forward_with_codebooks(&self, latent: Tensor<3>, codebooks: usize) -> Tensor<3> {
+        self.run_with(latent, codebooks, |layer, x| layer.forward(x))
+    }
+
+    fn film_codebooks(&self) -> Option<usize> {
+        self.film.first().map(BitrateFilm::codebooks)
     }
 
     fn latent_dim(&self) -> usize {
@@ -221,7 +251,7 @@ impl AcousticDecoder for SeanetDecoder {
         self.layers.iter().all(SeanetLayer::streamable)
     }
 
-    fn decode_step(&self, latent: Tensor<3>, state: &mut StreamState) -> Result<Tensor<3>> {
-        crate::stream::decode_step(self, latent, state)
+    fn decode_step(&self, latent: Tensor<3>, codebooks: usize, state: &mut StreamState) -> Result<Tensor<3>> {
+        crate::stream::decode_step(self, latent, codebooks, state)
     }
 }

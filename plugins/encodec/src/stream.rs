@@ -173,14 +173,15 @@ impl SeanetLayer {
     }
 }
 
-fn run_step(layers: &[SeanetLayer], x: Tensor<3>, stream: &mut SeanetStream, what: &str) -> Result<Tensor<3>> {
+/// Refuses layers that cannot stream, and starts a step: the state's slots are visited in forward order again.
+fn start_step(layers: &[SeanetLayer], stream: &mut SeanetStream, what: &str) -> Result<()> {
     if !layers.iter().all(SeanetLayer::streamable) {
         return Err(XcodecError::Config(format!(
             "this {what} cannot stream: it needs causal convs without reflect padding or time group norm (and trim_right_ratio = 1)"
         )));
     }
     stream.cursor = 0;
-    Ok(layers.iter().fold(x, |x, layer| layer.forward_step(x, stream)))
+    Ok(())
 }
 
 /// Streams `audio [batch, 1, samples]` through the encoder (see [`AcousticEncoder::encode_step`]).
@@ -195,13 +196,14 @@ pub(crate) fn encode_step(enc: &SeanetEncoder, audio: Tensor<3>, state: &mut Str
             "the stream already ended with a partial frame; only the last chunk may be shorter than whole frames (start a new stream)".into(),
         ));
     }
-    let latent = run_step(&enc.layers, audio, stream, "encoder")?;
+    start_step(&enc.layers, stream, "encoder")?;
+    let latent = enc.layers.iter().fold(audio, |x, layer| layer.forward_step(x, stream));
     stream.ended = samples % enc.hop_length() != 0;
     Ok(latent)
 }
 
 /// Streams `latent [batch, hidden, k]` through the decoder (see [`AcousticDecoder::decode_step`]).
-pub(crate) fn decode_step(dec: &SeanetDecoder, latent: Tensor<3>, state: &mut StreamState) -> Result<Tensor<3>> {
+pub(crate) fn decode_step(dec: &SeanetDecoder, latent: Tensor<3>, codebooks: usize, state: &mut StreamState) -> Result<Tensor<3>> {
     if latent.dims()[2] == 0 || latent.dims()[1] != dec.latent_dim() {
         return Err(XcodecError::Input(format!(
             "a stream chunk must be [batch, {}, frames >= 1], got {:?}",
@@ -209,5 +211,7 @@ pub(crate) fn decode_step(dec: &SeanetDecoder, latent: Tensor<3>, state: &mut St
             latent.dims()
         )));
     }
-    run_step(&dec.layers, latent, state.get_or_default::<SeanetStream>()?, "decoder")
+    let stream = state.get_or_default::<SeanetStream>()?;
+    start_step(&dec.layers, stream, "decoder")?;
+    Ok(dec.run_with(latent, codebooks, |layer, x| layer.forward_step(x, stream)))
 }
