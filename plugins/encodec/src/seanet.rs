@@ -210,9 +210,10 @@ impl SeanetDecoder {
         let mut film = self.film.iter();
         self.layers.iter().fold(x, |x, layer| {
             let y = forward(layer, x);
-            match (layer, film.len()) {
-                (SeanetLayer::ConvTranspose(_), 1..) => film.next().expect("one per transposed conv").forward(y, codebooks),
-                _ => y,
+            let conditioned = matches!(layer, SeanetLayer::ConvTranspose(_)).then(|| film.next()).flatten();
+            match conditioned {
+                Some(film) => film.forward(y, codebooks),
+                None => y,
             }
         })
     }

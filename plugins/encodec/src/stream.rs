@@ -2,8 +2,9 @@
 //! with the state carried between calls — per conv its last `kernel - stride` inputs (the left padding the
 //! whole-clip forward would have seen), per LSTM layer `(h, c)`, per transposed conv its last inputs whose
 //! kernels overlap the next chunk. The convs compute with [`xcodec_core::nn::exact`] in both paths, so a stream
-//! gives the whole clip's values bit for bit. A last chunk that is not a whole number of frames is padded on the right at each
-//! strided conv exactly as the whole-clip forward pads the end of a clip, so it yields the clip's last frame.
+//! gives the whole clip's values bit for bit. A last chunk that is not a whole number of frames is padded on the
+//! right at each strided conv exactly as the whole-clip forward pads the end of a clip, so it yields the clip's
+//! last frame.
 
 use crate::config::PadMode;
 use crate::conv::{SeanetConv1d, SeanetConvTranspose1d, pad1d};
