@@ -398,27 +398,3 @@ mod tests {
     }
 }
 
-#[cfg(test)]
-mod speed {
-    use super::*;
-    use burn::tensor::{Device, Distribution};
-
-    #[test]
-    #[ignore]
-    fn exact_vs_gemm_conv_speed() {
-        let device = Device::default();
-        for (c_in, c_out, kernel, stride, len) in [(64, 64, 7, 1, 16000), (256, 256, 3, 1, 2000), (512, 512, 1, 1, 500), (128, 256, 8, 4, 4000)] {
-            let x = Tensor::<3>::random([1, c_in, len], Distribution::Normal(0.0, 1.0), &device);
-            let w = Tensor::<3>::random([c_out, c_in, kernel], Distribution::Normal(0.0, 1.0), &device);
-            let _ = conv1d(x.clone(), w.clone(), None, stride, 1);
-            let t = std::time::Instant::now();
-            for _ in 0..5 { let _ = conv1d(x.clone(), w.clone(), None, stride, 1).into_data(); }
-            let e = t.elapsed().as_secs_f64() / 5.0;
-            let t = std::time::Instant::now();
-            for _ in 0..5 { let _ = crate::nn::conv::conv1d(x.clone(), w.clone(), None, stride, 0, 1).into_data(); }
-            let g = t.elapsed().as_secs_f64() / 5.0;
-            let flops = 2.0 * (c_in * c_out * kernel) as f64 * ((len - kernel) / stride + 1) as f64;
-            eprintln!("{c_in}x{c_out} k{kernel} s{stride} len {len}: exact {:.1} ms ({:.1} GFLOP/s), gemm {:.1} ms ({:.1})", e * 1e3, flops / e / 1e9, g * 1e3, flops / g / 1e9);
-        }
-    }
-}
