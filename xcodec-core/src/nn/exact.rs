@@ -38,7 +38,8 @@ pub fn conv1d(x: Tensor<3>, weight: Tensor<3>, bias: Option<Tensor<1>>, stride: 
         Ok(x) => x,
         Err(x) => return burn_conv1d(x, weight, bias, ConvOptions::new([stride], [0], [dilation], 1)),
     };
-    let geometry = Geometry { channels_in, channels_out, kernel, stride, dilation, len, len_out: (len - span) / stride + 1 };
+    let len_out = (len - span) / stride + 1;
+    let geometry = Geometry { channels_in, channels_out, kernel, stride, dilation, len, skip: 0, zeros: 0, len_out };
     let weights = PackedWeights::new(&host(weight), channels_out, channels_in, kernel);
     let bias = bias.map(|b| host(b)).unwrap_or_else(|| vec![0.0; channels_out]);
     let input = x.as_slice::<f32>().expect("contiguous f32");
@@ -101,30 +102,25 @@ pub fn conv_transpose1d_causal(
         kernel: taps,
         stride: 1,
         dilation: 1,
-        len: frames + taps - 1,
+        len,
+        // The last `taps - 1` history frames, zeros where there are fewer (the start of a clip), then the frames.
+        skip: history - history.min(taps - 1),
+        zeros: taps - 1 - history.min(taps - 1),
         len_out: frames,
     };
     let weights = PackedWeights::new(&phased, stride * channels_out, channels_in, taps);
     let input = x.as_slice::<f32>().expect("contiguous f32");
     let mut out = vec![0f32; batch * channels_out * frames * stride];
-    let mut window = vec![0f32; channels_in * geometry.len];
     for (example, out) in input.chunks(channels_in * len).zip(out.chunks_mut(channels_out * frames * stride)) {
-        // The last `taps - 1` history frames (zeros where there are fewer), then the frames.
-        let kept = history.min(taps - 1);
-        for (row, dst) in example.chunks(len).zip(window.chunks_mut(geometry.len)) {
-            let (zeros, rest) = dst.split_at_mut(taps - 1 - kept);
-            zeros.fill(0.0);
-            rest.copy_from_slice(&row[history - kept..]);
-        }
-        let phases = geometry.run(&window, &weights, &phased_bias);
-        for (o, row) in out.chunks_mut(frames * stride).enumerate() {
+        let phases = geometry.run(example, &weights, &phased_bias);
+        out.par_chunks_mut(frames * stride).enumerate().for_each(|(o, row)| {
             for p in 0..stride {
                 let phase = &phases[(p * channels_out + o) * frames..][..frames];
                 for (t, value) in phase.iter().enumerate() {
                     row[t * stride + p] = *value;
                 }
             }
-        }
+        });
     }
     from_flex(FlexTensor::from_data(TensorData::new(out, [batch, channels_out, frames * stride])))
 }
@@ -164,57 +160,78 @@ struct Geometry {
     kernel: usize,
     stride: usize,
     dilation: usize,
+    /// Input steps per channel row.
     len: usize,
+    /// Steps of each row left out at its start.
+    skip: usize,
+    /// Zero steps before the rest of each row.
+    zeros: usize,
     len_out: usize,
 }
 
 impl Geometry {
-    /// One example `x [in, len]` -> `[out, len_out]`.
+    /// One example `x [in, len]` (as `zeros` zeros, then each row from step `skip`) -> `[out, len_out]`.
     fn run(&self, x: &[f32], weights: &PackedWeights, bias: &[f32]) -> Vec<f32> {
-        let Self { channels_in, channels_out, kernel, stride, dilation, len, len_out } = *self;
+        let Self { channels_in, channels_out, kernel, stride, dilation, len, skip, zeros, len_out } = *self;
         // The input split into its `stride` phases (`phase[p][c][j] = x[c][j * stride + p]`) so that every tap
         // reads consecutive steps, each row long enough for whole tiles (zeros past the input).
         let tiles = len_out.div_ceil(LANES);
         let taps: Vec<(usize, usize)> = (0..kernel).map(|k| ((k * dilation) % stride, (k * dilation) / stride)).collect();
         let row_len = tiles * LANES + taps.iter().map(|t| t.1).max().unwrap_or(0);
         let mut phases = vec![0f32; stride * channels_in * row_len];
-        for (p, phase) in phases.chunks_mut(channels_in * row_len).enumerate() {
-            for (row, dst) in x.chunks(len).zip(phase.chunks_mut(row_len)) {
-                for (d, s) in dst.iter_mut().zip(row.iter().skip(p).step_by(stride)) {
-                    *d = *s;
-                }
+        phases.par_chunks_mut(row_len).enumerate().for_each(|(i, dst)| {
+            let (p, c) = (i / channels_in, i % channels_in);
+            let row = &x[c * len + skip..(c + 1) * len];
+            // Step `j` of phase `p` is step `j * stride + p` of the zero-led row.
+            let first = zeros.saturating_sub(p).div_ceil(stride);
+            let values = row.iter().skip(first * stride + p - zeros).step_by(stride);
+            for (d, v) in dst[first.min(row_len)..].iter_mut().zip(values) {
+                *d = *v;
             }
-        }
+        });
         let taps: Vec<usize> = taps.iter().map(|&(p, off)| p * channels_in * row_len + off).collect();
-        // Tasks of up to TILES_PER_TASK tiles x ROWS channels, each writing its own block of `blocks`.
+        // Tasks of up to TILES_PER_TASK tiles x ROWS channels, each writing its own part of `out`.
         let row_tiles = channels_out.div_ceil(ROWS);
-        let tasks_t = tiles.div_ceil(TILES_PER_TASK);
-        let block = ROWS * TILES_PER_TASK * LANES;
+        let tasks = tiles.div_ceil(TILES_PER_TASK) * row_tiles;
         let per_tile = channels_in * kernel * ROWS;
-        let mut blocks = vec![0f32; tasks_t * row_tiles * block];
+        let mut out = vec![0f32; channels_out * len_out];
+        let dst = SharedOut(out.as_mut_ptr());
         let job = Job { phases: &phases, row_len, channels_in, taps: &taps };
-        blocks.par_chunks_mut(block).enumerate().for_each(|(task, out)| {
+        (0..tasks).into_par_iter().for_each(|task| {
             let (tt, rt) = (task / row_tiles, task % row_tiles);
             let w = weights.tile(rt, per_tile);
-            for (i, tile_out) in out.chunks_mut(ROWS * LANES).enumerate() {
-                let t0 = (tt * TILES_PER_TASK + i) * LANES;
-                if t0 < len_out {
-                    job.tile(tile_out, w, t0);
+            let rows = (rt * ROWS..channels_out.min((rt + 1) * ROWS)).enumerate();
+            let mut tile = [0f32; ROWS * LANES];
+            for t0 in (tt * TILES_PER_TASK * LANES..len_out.min((tt + 1) * TILES_PER_TASK * LANES)).step_by(LANES) {
+                job.tile(&mut tile, w, t0);
+                let steps = LANES.min(len_out - t0);
+                for (r, o) in rows.clone() {
+                    for (l, value) in tile[r * LANES..][..steps].iter().enumerate() {
+                        // SAFETY: `o < channels_out` and `t0 + l < len_out` index inside `out`, and only this task
+                        // writes its rows (`rt`) at its steps (`tt`), so the writes of the tasks are disjoint.
+                        unsafe { dst.write(o * len_out + t0 + l, value + bias[o]) };
+                    }
                 }
             }
         });
-        let mut out = vec![0f32; channels_out * len_out];
-        for (o, row) in out.chunks_mut(len_out).enumerate() {
-            for (t0, dst) in (0..len_out).step_by(LANES).zip(row.chunks_mut(LANES)) {
-                let tile = t0 / LANES;
-                let task = (tile / TILES_PER_TASK) * row_tiles + o / ROWS;
-                let src = &blocks[task * block + ((tile % TILES_PER_TASK) * ROWS + o % ROWS) * LANES..][..dst.len()];
-                for (d, s) in dst.iter_mut().zip(src) {
-                    *d = s + bias[o];
-                }
-            }
-        }
         out
+    }
+}
+
+/// `out`'s buffer, shared by the tasks of [`Geometry::run`], each writing its own elements.
+struct SharedOut(*mut f32);
+
+// SAFETY: the tasks write disjoint elements (see `Geometry::run`) and `out` outlives them.
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    /// Writes element `i`.
+    ///
+    /// # Safety
+    /// `i` is inside the buffer and no other thread reads or writes element `i` meanwhile.
+    unsafe fn write(&self, i: usize, value: f32) {
+        // SAFETY: as the caller promises.
+        unsafe { self.0.add(i).write(value) }
     }
 }
 
