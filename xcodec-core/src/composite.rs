@@ -225,7 +225,7 @@ where
     /// [`Self::joint_embedding`] with the acoustic padding decided by the caller (windowed encoding takes the
     /// whole file's decision, so that every window lines up with the whole-file frames).
     pub fn joint_embedding_aligned(&self, audio: Tensor<3>, teacher: Option<Tensor<3>>, pad_acoustic: bool) -> Tensor<3> {
-        let acoustic = acoustic_latent(&self.acoustic_encoder, audio, self.acoustic_pad(pad_acoustic));
+        let acoustic = encoder_latent(&self.acoustic_encoder, audio, self.acoustic_pad(pad_acoustic));
         self.joint_of(acoustic, teacher)
     }
 
@@ -289,7 +289,7 @@ where
         // (measured: 2.7-3.1 s instead of 3.5 s a 10 s clip for the full-size model on 2 cores).
         let (teacher, acoustic) = std::thread::scope(|scope| {
             let (encoder, pad, input) = (&self.acoustic_encoder, self.acoustic_pad(pad_acoustic), audio.clone());
-            let acoustic = scope.spawn(move || acoustic_latent(encoder, input, pad));
+            let acoustic = scope.spawn(move || encoder_latent(encoder, input, pad));
             let teacher = self.teacher_features(&audio);
             (teacher, acoustic.join())
         });
@@ -453,7 +453,7 @@ fn check_audio(audio: &Tensor<3>) -> Result<()> {
 }
 
 /// `encoder`'s latent of `audio` zero-padded by `pad` samples on each side.
-fn acoustic_latent<A: AcousticEncoder>(encoder: &A, audio: Tensor<3>, pad: usize) -> Tensor<3> {
+fn encoder_latent<A: AcousticEncoder>(encoder: &A, audio: Tensor<3>, pad: usize) -> Tensor<3> {
     let audio = if pad > 0 { audio.pad([(pad, pad)], PadMode::Constant(0.0)) } else { audio };
     encoder.forward(audio)
 }

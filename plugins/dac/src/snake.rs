@@ -5,7 +5,7 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
-use xcodec_core::nn::rows::{map_elements, map_rows};
+use xcodec_core::nn::rows::{host_values, map_elements, map_rows};
 
 /// Snake with a learned `alpha` of shape `[1, channels, 1]`.
 #[derive(Module, Debug)]
@@ -24,7 +24,7 @@ impl Snake1d {
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let alpha = self.alpha.val();
         let fused = map_rows(x, || {
-            let alphas = alpha.to_data().convert::<f32>().try_into_vec::<f32>().expect("converted to f32");
+            let alphas = host_values(alpha.clone());
             move |row: usize, out: &mut [f32], input: &[f32]| snake_block(out, input, alphas[row % alphas.len()])
         });
         fused.unwrap_or_else(|x| composed(x, alpha))

@@ -171,9 +171,7 @@ impl SeanetConv1d {
             None => y,
         }
     }
-}
 
-impl SeanetConv1d {
     /// The length-invariant conv of an input already padded (by [`pad1d`] or by the stream's past), for the
     /// convs that stream: no time group norm.
     pub(crate) fn forward_padded(&self, x: Tensor<3>) -> Tensor<3> {
@@ -304,9 +302,7 @@ impl SeanetConvTranspose1d {
         let len = y.dims()[2];
         y.narrow(2, left, len - left - right)
     }
-}
 
-impl SeanetConvTranspose1d {
     /// The samples of the frames of `x` after its first `history` (which were decoded before and only add
     /// their overlap), for the transposed convs that stream: `[batch, out, (time - history) * stride]`.
     pub(crate) fn forward_after(&self, x: Tensor<3>, history: usize) -> Tensor<3> {

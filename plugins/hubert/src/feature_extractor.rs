@@ -7,7 +7,7 @@ use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{GroupNorm, GroupNormConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use xcodec_core::nn::gelu::gelu;
 use burn::tensor::{Device, Tensor};
-use xcodec_core::nn::rows::map_full_rows;
+use xcodec_core::nn::rows::{host_values, map_full_rows};
 
 /// The norm after a feature conv.
 #[derive(Module, Debug)]
@@ -54,8 +54,7 @@ fn per_channel_group_norm(norm: &GroupNorm, x: Tensor<3>) -> Tensor<3> {
         return norm.forward(x);
     }
     let fused = map_full_rows(x, || {
-        let values = |t: Tensor<1>| t.into_data().convert::<f32>().try_into_vec::<f32>().expect("converted to f32");
-        let (gamma, beta, eps) = (values(gamma.val()), values(beta.val()), norm.epsilon);
+        let (gamma, beta, eps) = (host_values(gamma.val()), host_values(beta.val()), norm.epsilon);
         move |row: usize, out: &mut [f32], input: &[f32]| {
             let channel = row % gamma.len();
             let n = input.len() as f64;

@@ -3,6 +3,7 @@
 use burn::module::{Initializer, Module, Param};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use xcodec_core::nn::exact;
+use xcodec_core::nn::rows::host_values;
 
 /// `size` vectors of width `dim`, plus the EMA state the trainer updates (none of it gets gradients).
 #[derive(Module, Debug)]
@@ -58,15 +59,15 @@ impl EuclideanCodebook {
         let ([n, dim], embed) = (x.dims(), self.embed.val());
         let size = embed.dims()[0];
         let dots = exact::conv1d(x.clone().transpose().reshape([1, dim, n]), embed.clone().reshape([size, dim, 1]), None, 1, 1);
-        let host = |t: Tensor<3>| t.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 after convert");
-        let (x, embed, dots) = (host(x.reshape([1, n, dim])), host(embed.reshape([1, size, dim])), host(dots));
+        let (x, embed, dots) = (host_values(x), host_values(embed), host_values(dots));
         let squares = |rows: &[f32]| rows.chunks(dim).map(|r| r.iter().fold(0f32, |s, v| s + v * v)).collect::<Vec<_>>();
         let (xx, ee) = (squares(&x), squares(&embed));
         let idx: Vec<i64> = (0..n)
             .map(|t| {
                 // The reference's `-(|x|^2 - 2 x.e + |e|^2)`, arg-max.
                 let dist = |i: usize| -((xx[t] - dots[i * n + t] * 2.0) + ee[i]);
-                (1..size).fold(0, |best, i| if dist(i) > dist(best) { i } else { best }) as i64
+                let first = (0, dist(0));
+                (1..size).map(|i| (i, dist(i))).fold(first, |best, next| if next.1 > best.1 { next } else { best }).0 as i64
             })
             .collect();
         Tensor::from_data(TensorData::new(idx, [n]), &device)

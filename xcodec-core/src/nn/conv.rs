@@ -5,7 +5,7 @@
 //! tiles in parallel. A waveform: unfolded whole, one GEMM. Elsewhere (autodiff, GPU backends, grouped or
 //! narrow 1x1 convs) it is burn's `conv1d`.
 
-use crate::nn::rows::{from_flex, into_flex};
+use crate::nn::rows::{SendPtr, from_flex, into_flex};
 use burn::backend::flex::FlexTensor;
 use burn::tensor::module::{conv_transpose1d as burn_conv_transpose1d, conv1d as burn_conv1d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
@@ -200,7 +200,7 @@ impl Gemm {
         let Gemm { channels_in, channels_out, kernel, stride, dilation, len_padded, len_out } = *self;
         let depth = channels_in * kernel;
         let tile = (TILE_FLOATS / depth).clamp(16, len_out.max(16)) / 16 * 16;
-        let dst = SendPtr(out.as_mut_ptr());
+        let dst = SendPtr::new(out);
         (0..len_out.div_ceil(tile)).into_par_iter().for_each(|i| {
             let (t0, n) = (i * tile, tile.min(len_out - i * tile));
             let mut cols = vec![0f32; depth * n];
@@ -214,7 +214,6 @@ impl Gemm {
                     }
                 }
             }
-            let dst = dst;
             // SAFETY: this tile's dst is rows < channels_out, columns t0..t0 + n of the row-major
             // `channels_out x len_out` output, inside `out` and disjoint from every other tile's columns; lhs is
             // all of `w` (`channels_out x depth`), rhs all of `cols` (`depth x n`).
@@ -223,7 +222,7 @@ impl Gemm {
                     channels_out,
                     n,
                     depth,
-                    dst.0.add(t0),
+                    dst.at(t0),
                     1,
                     len_out as isize,
                     true,
@@ -294,14 +293,6 @@ unsafe fn gemm_f32(m: usize, n: usize, k: usize, dst: &mut [f32], lhs: (*const f
         )
     }
 }
-
-/// The output pointer shared by the tiles of [`Gemm::tiled`], which write disjoint columns.
-#[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
-// SAFETY: only used to write disjoint regions from several threads (see `Gemm::tiled`).
-unsafe impl Send for SendPtr {}
-// SAFETY: as above.
-unsafe impl Sync for SendPtr {}
 
 /// Floats of unfolded input per tile of [`Gemm::tiled`] (1 MiB: about the L2 cache of one core).
 const TILE_FLOATS: usize = 256 * 1024;

@@ -10,7 +10,7 @@
 //! (IEEE multiply and add round alike in every lane width). Tensors that autodiff tracks, and tensors on other
 //! backends, take burn's ops instead: the same values up to rounding, and the gradients training needs.
 
-use crate::nn::rows::{from_flex, into_contiguous_flex};
+use crate::nn::rows::{SendPtr, from_flex, host_values, into_contiguous_flex};
 use burn::backend::flex::FlexTensor;
 use burn::tensor::module::{conv_transpose1d as burn_conv_transpose1d, conv1d as burn_conv1d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
@@ -40,8 +40,8 @@ pub fn conv1d(x: Tensor<3>, weight: Tensor<3>, bias: Option<Tensor<1>>, stride: 
     };
     let len_out = (len - span) / stride + 1;
     let geometry = Geometry { channels_in, channels_out, kernel, stride, dilation, len, skip: 0, zeros: 0, len_out };
-    let weights = PackedWeights::new(&host(weight), channels_out, channels_in, kernel);
-    let bias = bias.map(|b| host(b)).unwrap_or_else(|| vec![0.0; channels_out]);
+    let weights = PackedWeights::new(&host_values(weight), channels_out, channels_in, kernel);
+    let bias = bias.map(host_values).unwrap_or_else(|| vec![0.0; channels_out]);
     let input = x.as_slice::<f32>().expect("contiguous f32");
     let mut out = Vec::with_capacity(batch * channels_out * geometry.len_out);
     for example in input.chunks(channels_in * len) {
@@ -80,7 +80,7 @@ pub fn conv_transpose1d_causal(
     // (`j < taps`) with the taps `p + j * stride` of the kernel: one conv whose `stride * out` output channels
     // are the phases, interleaved afterwards. Missing history frames are zeros (the start of a clip).
     let taps = kernel.div_ceil(stride);
-    let w = host(weight);
+    let w = host_values(weight);
     let mut phased = vec![0f32; stride * channels_out * channels_in * taps];
     for p in 0..stride {
         for o in 0..channels_out {
@@ -94,7 +94,7 @@ pub fn conv_transpose1d_causal(
             }
         }
     }
-    let bias = bias.map(|b| host(b)).unwrap_or_else(|| vec![0.0; channels_out]);
+    let bias = bias.map(host_values).unwrap_or_else(|| vec![0.0; channels_out]);
     let phased_bias: Vec<f32> = (0..stride).flat_map(|_| bias.iter().copied()).collect();
     let geometry = Geometry {
         channels_in,
@@ -123,11 +123,6 @@ pub fn conv_transpose1d_causal(
         });
     }
     from_flex(FlexTensor::from_data(TensorData::new(out, [batch, channels_out, frames * stride])))
-}
-
-/// A tensor's values on the host, in row-major order (weights and biases: small next to the work).
-fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 after convert")
 }
 
 /// The weights in tiles of [`ROWS`] output channels, `[tile][in][kernel][ROWS]`, missing channels zero.
@@ -195,7 +190,7 @@ impl Geometry {
         let tasks = tiles.div_ceil(TILES_PER_TASK) * row_tiles;
         let per_tile = channels_in * kernel * ROWS;
         let mut out = vec![0f32; channels_out * len_out];
-        let dst = SharedOut(out.as_mut_ptr());
+        let dst = SendPtr::new(&mut out);
         let job = Job { phases: &phases, row_len, channels_in, taps: &taps };
         (0..tasks).into_par_iter().for_each(|task| {
             let (tt, rt) = (task / row_tiles, task % row_tiles);
@@ -209,29 +204,12 @@ impl Geometry {
                     for (l, value) in tile[r * LANES..][..steps].iter().enumerate() {
                         // SAFETY: `o < channels_out` and `t0 + l < len_out` index inside `out`, and only this task
                         // writes its rows (`rt`) at its steps (`tt`), so the writes of the tasks are disjoint.
-                        unsafe { dst.write(o * len_out + t0 + l, value + bias[o]) };
+                        unsafe { dst.at(o * len_out + t0 + l).write(value + bias[o]) };
                     }
                 }
             }
         });
         out
-    }
-}
-
-/// `out`'s buffer, shared by the tasks of [`Geometry::run`], each writing its own elements.
-struct SharedOut(*mut f32);
-
-// SAFETY: the tasks write disjoint elements (see `Geometry::run`) and `out` outlives them.
-unsafe impl Sync for SharedOut {}
-
-impl SharedOut {
-    /// Writes element `i`.
-    ///
-    /// # Safety
-    /// `i` is inside the buffer and no other thread reads or writes element `i` meanwhile.
-    unsafe fn write(&self, i: usize, value: f32) {
-        // SAFETY: as the caller promises.
-        unsafe { self.0.add(i).write(value) }
     }
 }
 

@@ -101,28 +101,54 @@ fn map_elements_portable(out: &mut [f32], input: &[f32], f: impl Fn(f32) -> f32)
 /// The `flex` tensor behind `x` when it is a contiguous f32 tensor on the CPU backend outside autodiff;
 /// otherwise `x` back, untouched.
 pub fn into_flex<const D: usize>(x: Tensor<D>) -> Result<FlexTensor, Tensor<D>> {
-    let DispatchTensor { kind, autodiff } = x.into_dispatch();
-    match kind {
-        DispatchTensorKind::Flex(BackendTensor::Float(t))
-            if autodiff == DispatchAutodiffContext::Disabled
-                && t.dtype() == DType::F32
-                && t.layout().contiguous_offsets().is_some() =>
-        {
-            Ok(t)
-        }
-        kind => Err(Tensor::from_dispatch(DispatchTensor { kind, autodiff })),
-    }
+    let t = flex_f32(x)?;
+    if t.layout().contiguous_offsets().is_some() { Ok(t) } else { Err(from_flex(t)) }
 }
 
 /// Like [`into_flex`], but a strided `flex` tensor (a narrowed or transposed view) is copied into a contiguous
 /// one instead of being handed back.
 pub fn into_contiguous_flex<const D: usize>(x: Tensor<D>) -> Result<FlexTensor, Tensor<D>> {
+    let t = flex_f32(x)?;
+    Ok(if t.layout().contiguous_offsets().is_some() { t } else { t.to_contiguous() })
+}
+
+/// The `flex` tensor behind `x` when it is an f32 tensor on the CPU backend outside autodiff (any layout);
+/// otherwise `x` back, untouched.
+fn flex_f32<const D: usize>(x: Tensor<D>) -> Result<FlexTensor, Tensor<D>> {
     let DispatchTensor { kind, autodiff } = x.into_dispatch();
     match kind {
-        DispatchTensorKind::Flex(BackendTensor::Float(t)) if autodiff == DispatchAutodiffContext::Disabled && t.dtype() == DType::F32 => {
-            Ok(if t.layout().contiguous_offsets().is_some() { t } else { t.to_contiguous() })
-        }
+        DispatchTensorKind::Flex(BackendTensor::Float(t)) if autodiff == DispatchAutodiffContext::Disabled && t.dtype() == DType::F32 => Ok(t),
         kind => Err(Tensor::from_dispatch(DispatchTensor { kind, autodiff })),
+    }
+}
+
+/// A tensor's values on the host as f32, in row-major order (weights, biases, small per-channel parameters).
+pub fn host_values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 after convert")
+}
+
+/// An output buffer that parallel tasks write in disjoint parts (each task its own elements).
+#[derive(Clone, Copy)]
+pub(crate) struct SendPtr(*mut f32);
+
+// SAFETY: only used by tasks that write disjoint elements of a buffer that outlives them.
+unsafe impl Send for SendPtr {}
+// SAFETY: as above.
+unsafe impl Sync for SendPtr {}
+
+impl SendPtr {
+    /// The buffer `out`, to be written by several tasks.
+    pub(crate) fn new(out: &mut [f32]) -> Self {
+        Self(out.as_mut_ptr())
+    }
+
+    /// Pointer to element `i`.
+    ///
+    /// # Safety
+    /// `i` is inside the buffer, and no other task touches the elements written through the pointer meanwhile.
+    pub(crate) unsafe fn at(self, i: usize) -> *mut f32 {
+        // SAFETY: as the caller promises.
+        unsafe { self.0.add(i) }
     }
 }
 

@@ -4,7 +4,7 @@
 use burn::module::{Initializer, Module, Param};
 use burn::nn::conv::{Conv1dConfig, ConvTranspose1dConfig};
 use burn::tensor::{Device, Tensor};
-use crate::nn::rows::map_full_rows;
+use crate::nn::rows::{host_values, map_full_rows};
 
 /// `g * v / ||v||` with the norm over dims 1 and 2 of a rank-3 weight. On the CPU backend at inference one
 /// fused pass over `v`'s rows (burn's element-wise ops took ~170 ms for the 8.4 M weights of the DAC decoder's
@@ -12,7 +12,7 @@ use crate::nn::rows::map_full_rows;
 pub fn fold_weight_norm(g: Tensor<3>, v: Tensor<3>) -> Tensor<3> {
     let [rows, inner, kernel] = v.dims();
     let fused = map_full_rows(v.reshape([rows, inner * kernel]), || {
-        let g = g.to_data().convert::<f32>().try_into_vec::<f32>().expect("converted to f32");
+        let g = host_values(g.clone());
         move |row: usize, out: &mut [f32], input: &[f32]| {
             let norm = input.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt();
             let scale = (g[row % g.len()] as f64 / norm) as f32;
