@@ -11,7 +11,7 @@ use xcodec_dac::{DacConfig, DacDecoder, DacEncoder};
 use xcodec_rvq::{ResidualVq, RvqConfig};
 
 fn tiny_dac() -> DacConfig {
-    DacConfig { encoder_width: 4, strides: vec![8, 5, 4, 2], latent_dim: 8, decoder_width: 32 }
+    DacConfig { encoder_width: 4, strides: vec![8, 5, 4, 2], latent_dim: 8, decoder_width: 32, ..DacConfig::default() }
 }
 
 fn weights() -> std::path::PathBuf {

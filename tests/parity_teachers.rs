@@ -24,7 +24,7 @@ fn teacher(name: &str, kind: TeacherKind, weights_file: &str, device: &Device) -
 fn check(name: &str, kind: TeacherKind, weights_file: &str) {
     let device = Device::flex();
     let fx = Fixtures::open("teachers_parity.safetensors");
-    let fx_name = name.trim_end_matches("_bin");
+    let fx_name = name.trim_end_matches("_bin").trim_end_matches("_folded");
     let model = teacher(name, kind, weights_file, &device);
     for tag in ["even", "ragged"] {
         let input: Tensor<2> = fx.float(&format!("{tag}.input"), &device);
@@ -46,6 +46,12 @@ fn check(name: &str, kind: TeacherKind, weights_file: &str) {
 #[test]
 fn hubert_base_matches_transformers() {
     check("hubert_base", TeacherKind::Hubert, "model.safetensors");
+}
+
+/// The positional conv's weight norm (`dim=2`) folded into one plain `weight`.
+#[test]
+fn hubert_base_with_a_folded_positional_conv_matches_transformers() {
+    check("hubert_base_folded", TeacherKind::Hubert, "model.safetensors");
 }
 
 #[test]

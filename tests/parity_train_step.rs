@@ -24,7 +24,7 @@ fn id_of(ids: &BTreeMap<String, u64>, path: &str) -> burn::module::ParamId {
 fn one_generator_step_matches_pytorch() {
     let device = Device::flex().autodiff();
     let fx = Fixture::open("train_step/train_step.safetensors");
-    let mut codec = load_model(&fixture("tiny_xcodec_hubert").to_string_lossy(), None, Parts::All, &device).unwrap().codec;
+    let mut codec = load_model(&fixture("tiny_xcodec_hubert_wn").to_string_lossy(), None, Parts::All, &device).unwrap().codec;
     codec.semantic_teacher = codec.semantic_teacher.no_grad();
     let cfg = TrainConfig::default()
         .with_overrides(&["discriminator.mfd.hop_lengths=[32, 64]".into(), "discriminator.mfd.hidden_channels=[32, 32]".into()])

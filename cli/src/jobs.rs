@@ -1,15 +1,16 @@
 //! `xcodec encode` / `xcodec decode`: arguments, the progress bar, the summary and the exit status.
-//! The work itself is `xcodec_builtin::pipeline`.
+//! The work itself is `xcodec_core::pipeline`; with `--stream` it is handed to [`crate::live`].
 
 use crate::ModelArgs;
+use crate::live::{self, AudioFormat, StreamArgs};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 use xcodec_builtin::{ExtraParts, LoadedModel};
-use xcodec_builtin::codes_file::CodesFormat;
-use xcodec_builtin::pipeline::{self, DecodeOptions, EncodeOptions, Event, Outcome, Report};
 use xcodec_core::audio::SampleFormat;
+use xcodec_core::codes::CodesFormat;
+use xcodec_core::pipeline::{self, DecodeOptions, EncodeOptions, Event, Outcome, Report};
 
 /// `xcodec encode`.
 #[derive(clap::Args)]
@@ -33,9 +34,9 @@ pub struct EncodeArgs {
     pub gain: f32,
     /// With --stream: the input's format (raw mono PCM at the model's rate, or a WAV at the model's rate).
     #[arg(long, value_enum, default_value = "wav", requires = "stream")]
-    pub input_format: crate::stream::AudioFormat,
+    pub input_format: AudioFormat,
     #[command(flatten)]
-    pub stream: crate::stream::StreamArgs,
+    pub stream: StreamArgs,
     #[command(flatten)]
     pub job: JobArgs,
     /// Audio files, directories (searched recursively) and @lists (one path a line); with --stream one file or `-`.
@@ -66,6 +67,17 @@ impl JobArgs {
     fn output_dir(&self) -> PathBuf {
         self.output.clone().unwrap_or_else(|| PathBuf::from("."))
     }
+
+    /// What a `--stream` run is given: these options with the command's inputs, stream format and bandwidth.
+    fn streamed<'a>(
+        &'a self,
+        inputs: &'a [String],
+        format: AudioFormat,
+        bandwidth: Option<f64>,
+        stream: &'a StreamArgs,
+    ) -> live::StreamJob<'a> {
+        live::StreamJob { inputs, format, bandwidth, stream, output: self.output.as_deref() }
+    }
 }
 
 /// `xcodec decode`.
@@ -85,9 +97,9 @@ pub struct DecodeArgs {
     pub bandwidth: Option<f64>,
     /// With --stream: the output's format (raw mono PCM, or a WAV whose samples --sample-format sets).
     #[arg(long, value_enum, default_value = "wav", requires = "stream")]
-    pub output_format: crate::stream::AudioFormat,
+    pub output_format: AudioFormat,
     #[command(flatten)]
-    pub stream: crate::stream::StreamArgs,
+    pub stream: StreamArgs,
     #[command(flatten)]
     pub job: JobArgs,
     /// Codes files (.npy, .safetensors), directories and @lists; with --stream one raw codes file or `-`.
@@ -116,7 +128,8 @@ pub enum WavFormat {
 /// Runs an encode.
 pub fn encode<P: ExtraParts>(model: &LoadedModel<P>, args: &EncodeArgs) -> anyhow::Result<()> {
     if args.stream.stream {
-        return crate::stream::encode(model, args);
+        let job = args.job.streamed(&args.inputs, args.input_format, args.bandwidth, &args.stream);
+        return live::encode(model, job, args.gain);
     }
     let format = match args.format {
         Format::Npy => CodesFormat::Npy,
@@ -140,15 +153,17 @@ pub fn encode<P: ExtraParts>(model: &LoadedModel<P>, args: &EncodeArgs) -> anyho
 
 /// Runs a decode.
 pub fn decode<P: ExtraParts>(model: &LoadedModel<P>, args: &DecodeArgs) -> anyhow::Result<()> {
+    let sample_format = match args.sample_format {
+        WavFormat::Pcm16 => SampleFormat::Pcm16,
+        WavFormat::F32 => SampleFormat::F32,
+    };
     if args.stream.stream {
-        return crate::stream::decode(model, args);
+        let job = args.job.streamed(&args.inputs, args.output_format, args.bandwidth, &args.stream);
+        return live::decode(model, job, sample_format);
     }
     let jobs = pipeline::plan(&args.inputs, pipeline::CODES_EXTENSIONS, &args.job.output_dir(), "wav")?;
     let opts = DecodeOptions {
-        sample_format: match args.sample_format {
-            WavFormat::Pcm16 => SampleFormat::Pcm16,
-            WavFormat::F32 => SampleFormat::F32,
-        },
+        sample_format,
         window_seconds: args.job.window_seconds,
         context_seconds: args.job.context_seconds,
         skip_existing: args.job.skip_existing,

@@ -8,7 +8,7 @@ mod heap;
 mod info;
 mod jobs;
 mod list;
-mod stream;
+mod live;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -73,9 +73,9 @@ pub struct ModelArgs {
 
 #[derive(clap::Args)]
 struct BuildArgs {
-    /// Acoustic backbone (see `xcodec list`).
-    #[arg(long, default_value = "dac")]
-    acoustic: String,
+    /// Acoustic backbone (see `xcodec list`; default dac, or the --init-acoustic model's).
+    #[arg(long)]
+    acoustic: Option<String>,
     /// Semantic teacher, or `none` for an acoustic-only codec.
     #[arg(long)]
     semantic: String,
@@ -88,6 +88,11 @@ struct BuildArgs {
     /// Start from this config file instead of the parts' defaults (then --set applies on top).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Start the acoustic encoder and decoder from this pretrained codec (a DAC port, one of our model
+    /// directories, an X-Codec checkpoint): its acoustic part, widths and sample rate are taken, its weights
+    /// copied, and `xcodec train` fine-tunes from there.
+    #[arg(long, value_name = "MODEL")]
+    init_acoustic: Option<String>,
     /// Seed of the initial weights.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -97,23 +102,47 @@ struct BuildArgs {
 }
 
 fn build<P: ExtraParts>(args: &BuildArgs) -> anyhow::Result<()> {
+    let device = device::parse("cpu")?;
+    let source = match &args.init_acoustic {
+        Some(model) => Some(Models::<P>::load(model, None, Parts::All, &device)?),
+        None => None,
+    };
+    let acoustic = match (&args.acoustic, &source) {
+        (Some(name), Some(src)) if *name != src.config.acoustic.name => anyhow::bail!(
+            "--acoustic {name} but --init-acoustic gives a '{}' acoustic part; drop --acoustic or pick a {name} model",
+            src.config.acoustic.name
+        ),
+        (Some(name), _) => name.clone(),
+        (None, Some(src)) => src.config.acoustic.name.clone(),
+        (None, None) => "dac".to_string(),
+    };
     let base = match &args.config {
         Some(path) => CodecConfig::load(path)?,
-        None => CodecConfig::with_parts(&args.acoustic, &args.semantic, &args.quantizer)?,
+        None => {
+            let mut cfg = CodecConfig::with_parts(&acoustic, &args.semantic, &args.quantizer)?;
+            if let Some(src) = &source {
+                cfg.acoustic = src.config.acoustic.clone();
+                cfg.sample_rate_hz = src.config.sample_rate_hz;
+            }
+            cfg
+        }
     };
     let cfg = base.with_overrides(&args.sets)?;
-    let device = device::parse("cpu")?;
     device.seed(args.seed);
-    let (cfg, codec) = Models::<P>::build_pretrained(&cfg, &device)?;
+    let (cfg, mut codec) = Models::<P>::build_pretrained(&cfg, &device)?;
+    if let (Some(src), Some(name)) = (&source, &args.init_acoustic) {
+        xcodec_builtin::copy_acoustic(&mut codec, &src.codec, name)?;
+    }
     xcodec_builtin::save_model_dir(&args.output, &cfg, &codec)?;
     // A training config to fill in: `xcodec train --model DIR --set data.train_list=...` reads it.
     let train_toml = args.output.join(xcodec_trainer::train::RUN_CONFIG);
     if !train_toml.exists() {
-        xcodec_builtin::write_atomic(&train_toml, xcodec_trainer::TrainConfig::default().to_toml().as_bytes())?;
+        xcodec_core::io::write_atomic(&train_toml, xcodec_trainer::TrainConfig::default().to_toml().as_bytes())?;
     }
     let params: usize = codec.parameter_counts().iter().map(|(_, n)| n).sum();
+    let init = source.map(|s| format!(", acoustic weights from {}", s.source)).unwrap_or_default();
     println!(
-        "built {} + {} + {} ({:.1} M parameters) -> {}",
+        "built {} + {} + {} ({:.1} M parameters{init}) -> {}",
         cfg.acoustic.name,
         cfg.semantic.name,
         cfg.quantizer.name,

@@ -171,4 +171,5 @@ fn build_with_a_random_teacher_and_the_missing_weights_error() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("facebook/hubert-base-ls960") && stderr.contains("HF_HUB_OFFLINE"), "{stderr}");
+    assert!(stderr.contains("semantic.params.pretrained=") && stderr.contains("local directory"), "the way on offline: {stderr}");
 }

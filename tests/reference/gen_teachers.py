@@ -10,6 +10,8 @@ Writes
       four tiny seeded teachers (hidden 32, 3 layers, 4 heads, hop 320) via `save_pretrained`;
       "base" = group-norm feature extractor + post-layer-norm transformer, "large" = layer-norm feature
       extractor + pre-layer-norm ("stable") transformer with conv biases;
+  tests/fixtures/teachers/hubert_base_folded/{config.json,model.safetensors}
+      hubert_base with its positional conv's weight norm folded (`remove_parametrizations`);
   tests/fixtures/teachers/hubert_base_bin/{config.json,pytorch_model.bin}
       hubert_base again in the legacy `torch.save(state_dict)` layout;
   tests/fixtures/teachers_parity.safetensors
@@ -17,7 +19,10 @@ Writes
       `{name}.{tag}.xcodec_feature` (pad 160 | 160, mean of the stacked hidden states), for tag "even"
       (speech_en_16k.wav[8000:24000]) and "ragged" ([8000:24123]);
   tests/fixtures/tiny_xcodec_{hubert,wavlm}/{config.json,model.safetensors}
-      tiny seeded XcodecModels (acoustic part as in gen_dac_rvq.py, hubert_base / wavlm_base sized teacher);
+      tiny seeded XcodecModels (acoustic part as in gen_dac_rvq.py, hubert_base / wavlm_base sized teacher),
+      written as the hf-audio/xcodec-* ports are: `remove_weight_norm()` then `save_pretrained` (folded convs);
+  tests/fixtures/tiny_xcodec_{hubert,wavlm}_wn/{config.json,model.safetensors}
+      the same models before folding: the state dict with `apply_weight_norm()`'s parametrizations;
   tests/fixtures/xcodec_{hubert,wavlm}_e2e.safetensors
       for clips "speech" (speech_en_16k.wav) and "music" (music_chords_16k.wav), whole:
       `{clip}.num_samples` int64 [1], `{clip}.semantic` (_extract_semantic_features), `{clip}.embeddings`
@@ -130,6 +135,17 @@ for seed, name in enumerate(("hubert_base", "hubert_large", "wavlm_base", "wavlm
         if sorted(saved) != sorted(model.state_dict()):
             print(f"--- {name} model.safetensors keys differ from state_dict:", sorted(saved))
     if name == "hubert_base":
+        # Weight norm folded with torch's own API (as exported / merged checkpoints hold it): the positional
+        # conv (`weight_norm(dim=2)`) as one plain `weight`.
+        rng = torch.get_rng_state()  # from_pretrained draws initial weights: keep the later fixtures' draws
+        folded = transformers.AutoModel.from_pretrained(d).eval()
+        torch.set_rng_state(rng)
+        torch.nn.utils.parametrize.remove_parametrizations(
+            folded.encoder.pos_conv_embed.conv, "weight", leave_parametrized=True
+        )
+        folded.save_pretrained(os.path.join(TEACHERS, "hubert_base_folded"))
+        assert "encoder.pos_conv_embed.conv.weight" in load_file(
+            os.path.join(TEACHERS, "hubert_base_folded", "model.safetensors"))
         d_bin = os.path.join(TEACHERS, "hubert_base_bin")
         os.makedirs(d_bin, exist_ok=True)
         config.save_pretrained(d_bin)
@@ -209,10 +225,20 @@ for teacher in ("hubert", "wavlm"):
                 p.copy_(torch.rand_like(p) * 0.5 + 0.25)
     model.eval()
     d = os.path.join(OUT, f"tiny_xcodec_{teacher}")
-    os.makedirs(d, exist_ok=True)
+    # The weight-normed variant: the state dict as `apply_weight_norm()` leaves it
+    # (`parametrizations.weight.original0/1`), beside a config written by transformers.
+    d_wn = d + "_wn"
+    os.makedirs(d_wn, exist_ok=True)
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
-    save_file(state, os.path.join(d, "model.safetensors"))
-    config.save_pretrained(d)
+    save_file(state, os.path.join(d_wn, "model.safetensors"))
+    config.save_pretrained(d_wn)
+    # The published way: transformers' conversion script for hf-audio/xcodec-* calls `remove_weight_norm()`
+    # before `save_pretrained`, so the files hold plain folded conv `weight`s. The reference outputs below
+    # come from this folded model.
+    model.remove_weight_norm()
+    model.save_pretrained(d)
+    assert not any("original0" in k or k.endswith("weight_g") for k in load_file(os.path.join(d, "model.safetensors"))
+                   if not k.startswith("semantic_model.")), "save_pretrained wrote weight-normed acoustic convs"
 
     e2e = {}
     with torch.no_grad():

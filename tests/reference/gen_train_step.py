@@ -1,5 +1,5 @@
 """Generates the one-generator-step gradient parity fixture: the X-Codec training forward of the tiny HuBERT
-model (tests/fixtures/tiny_xcodec_hubert, transformers' XcodecModel), EnCodec's training RVQ (straight-through,
+model (tests/fixtures/tiny_xcodec_hubert_wn, the weight-normed state dict, transformers' XcodecModel), EnCodec's training RVQ (straight-through,
 commitment averaged over codebooks), and X-Codec's generator loss with its default weights — multi-resolution
 STFT (1) + sub-band STFT (1) + least-squares adversarial (1) + feature matching (20) against a tiny seeded
 multi-frequency discriminator + semantic MSE (100) + commitment (1) — then the loss terms and the gradients of
@@ -62,7 +62,7 @@ ref = reference_defs([
     "feature_match",
 ])
 
-TINY = os.path.join(ROOT, "tests", "fixtures", "tiny_xcodec_hubert")
+TINY = os.path.join(ROOT, "tests", "fixtures", "tiny_xcodec_hubert_wn")
 model = transformers.XcodecModel(transformers.XcodecConfig.from_pretrained(TINY)).eval()
 model.apply_weight_norm()  # the fixture holds weight-normed convs (parametrizations.weight.original0/1)
 model.load_state_dict(load_file(os.path.join(TINY, "model.safetensors")), strict=True)

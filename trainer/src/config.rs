@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use xcodec_core::config::one_line;
+use xcodec_core::error::one_line;
 use xcodec_core::{CodecConfig, Result, XcodecError};
 
 /// A training run's configuration.

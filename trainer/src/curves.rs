@@ -76,7 +76,7 @@ pub fn plot(records: &[Record], path: &Path) -> Result<()> {
         let mut writer = enc.write_header().map_err(|e| XcodecError::file(path, e.to_string()))?;
         writer.write_image_data(&pixels).map_err(|e| XcodecError::file(path, e.to_string()))?;
     }
-    xcodec_builtin::write_atomic(path, &png_bytes)
+    xcodec_core::io::write_atomic(path, &png_bytes)
 }
 
 type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;

@@ -63,7 +63,7 @@ impl MetricsLog {
             None => Vec::new(),
         };
         let text: String = kept.iter().map(|r| r.to_json() + "\n").collect();
-        xcodec_builtin::write_atomic(path, text.as_bytes())?;
+        xcodec_core::io::write_atomic(path, text.as_bytes())?;
         let file = std::fs::OpenOptions::new()
             .append(true)
             .open(path)

@@ -146,7 +146,7 @@ pub fn train<P: ExtraParts>(opts: TrainOptions, on_event: &mut dyn FnMut(Event))
     }
     let mut run_cfg = cfg.clone();
     run_cfg.codec = Some(codec_cfg.clone());
-    xcodec_builtin::write_atomic(&run_dir.join(RUN_CONFIG), run_cfg.to_toml().as_bytes())?;
+    xcodec_core::io::write_atomic(&run_dir.join(RUN_CONFIG), run_cfg.to_toml().as_bytes())?;
     let mut metrics = MetricsLog::open(&run_dir.join(METRICS), resume.then_some(start))?;
     let per_step = cfg.train.batch_size * cfg.train.accumulate;
     let mut loader = Loader::start(cropper, start, end, per_step, cfg.data.workers);

@@ -4,7 +4,7 @@ use crate::bandwidth;
 use crate::config::SemanticAdapterConfig;
 use crate::error::{Result, XcodecError};
 use crate::semantic_adapter::{SemanticDecoder, SemanticEncoder};
-use crate::stream::CodecStream;
+use crate::stream_state::CodecStream;
 use crate::traits::{AcousticDecoder, AcousticEncoder, Quantizer, SemanticTeacher};
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};

@@ -1,7 +1,7 @@
 //! `CodecConfig`: the TOML description of a composed codec. Unknown keys are rejected everywhere:
 //! core fields by serde, each part's `params` by the part's own typed config.
 
-use crate::error::{Result, XcodecError};
+use crate::error::{Result, XcodecError, one_line};
 use crate::registry::{self, Role};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -83,11 +83,6 @@ pub fn parse_params<T: DeserializeOwned>(part: &str, params: &toml::Table) -> Re
 /// Turns a typed params struct into a table (for defaults and for writing configs).
 pub fn params_table<T: Serialize>(params: &T) -> toml::Table {
     toml::Table::try_from(params).expect("part params serialize to a TOML table")
-}
-
-/// A (multi-line) parser message on one line, for one-line errors.
-pub fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 impl CodecConfig {

@@ -51,3 +51,29 @@ impl XcodecError {
         Self::File { path: path.as_ref().display().to_string(), message: message.into() }
     }
 }
+
+/// A parser's message on one line, for one-line errors: text lines joined, white space folded, and the
+/// drawing some parsers add under a failing spot (toml's and npy's `  |` / `1 | text` / `  |   ^` lines)
+/// dropped, since folded into one line it points nowhere.
+pub fn one_line(message: &str) -> String {
+    let drawing = |line: &str| {
+        let rest = line.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ');
+        rest.is_empty() || rest.starts_with('|')
+    };
+    let lines = message.lines().filter(|l| !message.contains('\n') || !drawing(l));
+    lines.flat_map(str::split_whitespace).collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn one_line_folds_text_and_drops_drawings() {
+        assert_eq!(one_line("unknown field `bogus`, expected `a`"), "unknown field `bogus`, expected `a`");
+        let toml = "TOML parse error at line 1, column 9\n  |\n1 | a = \"x\" y\n  |         ^\nexpected newline, `#`\n";
+        assert_eq!(one_line(toml), "TOML parse error at line 1, column 9 expected newline, `#`");
+        let npy = "failed to parse header:  --> 1:62\n  |\n1 | {'descr': '<i8'} x\n  |   ^---\n  |\n  = expected EOI";
+        assert_eq!(one_line(npy), "failed to parse header: --> 1:62 = expected EOI");
+    }
+}

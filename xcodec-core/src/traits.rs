@@ -1,7 +1,7 @@
 //! The four part traits a codec is composed of. Each part is a burn [`Module`], so it trains and saves.
 
 use crate::error::{Result, XcodecError};
-use crate::stream::StreamState;
+use crate::stream_state::StreamState;
 use burn::module::Module;
 use burn::tensor::{Int, Tensor};
 
@@ -87,7 +87,8 @@ pub struct QuantizerTrainOutput {
     /// Codes `[n_q, batch, frames]`.
     pub codes: Tensor<3, Int>,
     /// Commitment loss: each codebook's mean squared distance between its input and its quantization,
-    /// averaged over the codebooks used (as EnCodec and X-Codec do).
+    /// averaged over the codebooks used (as EnCodec and X-Codec do; a quantizer that combines its terms
+    /// otherwise says so, e.g. `dac_vq` sums DAC's weighted commitment and codebook terms).
     pub commitment_loss: Tensor<1>,
 }
 
@@ -124,4 +125,144 @@ pub trait Quantizer: Module {
     fn update_codebooks(&mut self, x: Tensor<3>, n_q: usize, seed: u64) {
         let _ = (x, n_q, seed);
     }
+}
+
+// Enums over parts (`AnyAcousticEncoder { Dac(..), Seanet(..), .. }`) implement the traits by forwarding every
+// method, defaulted or not, to the variant: these macros are that forwarding, written once beside the traits.
+// A method added to a trait above is added to its macro here, and every enum forwards it.
+
+/// Implements [`AcousticEncoder`] for an enum whose variants each hold one: every method forwarded.
+/// `delegate_acoustic_encoder!(AnyEncoder<P: Bound> [A, B, Extra]);` (the generic part is optional).
+#[macro_export]
+macro_rules! delegate_acoustic_encoder {
+    ($ty:ident $(<$p:ident: $bound:path>)? [$($variant:ident),+ $(,)?]) => {
+        impl$(<$p: $bound>)? $crate::AcousticEncoder for $ty$(<$p>)? {
+            fn forward(&self, audio: $crate::burn::tensor::Tensor<3>) -> $crate::burn::tensor::Tensor<3> {
+                match self { $(Self::$variant(m) => $crate::AcousticEncoder::forward(m, audio),)+ }
+            }
+            fn latent_dim(&self) -> usize {
+                match self { $(Self::$variant(m) => $crate::AcousticEncoder::latent_dim(m),)+ }
+            }
+            fn hop_length(&self) -> usize {
+                match self { $(Self::$variant(m) => $crate::AcousticEncoder::hop_length(m),)+ }
+            }
+            fn output_frames(&self, samples: usize) -> usize {
+                match self { $(Self::$variant(m) => $crate::AcousticEncoder::output_frames(m, samples),)+ }
+            }
+            fn is_causal(&self) -> bool {
+                match self { $(Self::$variant(m) => $crate::AcousticEncoder::is_causal(m),)+ }
+            }
+            fn encode_step(
+                &self,
+                audio: $crate::burn::tensor::Tensor<3>,
+                state: &mut $crate::StreamState,
+            ) -> $crate::Result<$crate::burn::tensor::Tensor<3>> {
+                match self { $(Self::$variant(m) => $crate::AcousticEncoder::encode_step(m, audio, state),)+ }
+            }
+        }
+    };
+}
+
+/// Implements [`AcousticDecoder`] for an enum whose variants each hold one: every method forwarded.
+#[macro_export]
+macro_rules! delegate_acoustic_decoder {
+    ($ty:ident $(<$p:ident: $bound:path>)? [$($variant:ident),+ $(,)?]) => {
+        impl$(<$p: $bound>)? $crate::AcousticDecoder for $ty$(<$p>)? {
+            fn forward(&self, latent: $crate::burn::tensor::Tensor<3>) -> $crate::burn::tensor::Tensor<3> {
+                match self { $(Self::$variant(m) => $crate::AcousticDecoder::forward(m, latent),)+ }
+            }
+            fn latent_dim(&self) -> usize {
+                match self { $(Self::$variant(m) => $crate::AcousticDecoder::latent_dim(m),)+ }
+            }
+            fn hop_length(&self) -> usize {
+                match self { $(Self::$variant(m) => $crate::AcousticDecoder::hop_length(m),)+ }
+            }
+            fn is_causal(&self) -> bool {
+                match self { $(Self::$variant(m) => $crate::AcousticDecoder::is_causal(m),)+ }
+            }
+            fn forward_with_codebooks(
+                &self,
+                latent: $crate::burn::tensor::Tensor<3>,
+                codebooks: usize,
+            ) -> $crate::burn::tensor::Tensor<3> {
+                match self { $(Self::$variant(m) => $crate::AcousticDecoder::forward_with_codebooks(m, latent, codebooks),)+ }
+            }
+            fn film_codebooks(&self) -> Option<usize> {
+                match self { $(Self::$variant(m) => $crate::AcousticDecoder::film_codebooks(m),)+ }
+            }
+            fn decode_step(
+                &self,
+                latent: $crate::burn::tensor::Tensor<3>,
+                codebooks: usize,
+                state: &mut $crate::StreamState,
+            ) -> $crate::Result<$crate::burn::tensor::Tensor<3>> {
+                match self { $(Self::$variant(m) => $crate::AcousticDecoder::decode_step(m, latent, codebooks, state),)+ }
+            }
+        }
+    };
+}
+
+/// Implements [`SemanticTeacher`] for an enum whose variants each hold one: every method forwarded.
+#[macro_export]
+macro_rules! delegate_semantic_teacher {
+    ($ty:ident $(<$p:ident: $bound:path>)? [$($variant:ident),+ $(,)?]) => {
+        impl$(<$p: $bound>)? $crate::SemanticTeacher for $ty$(<$p>)? {
+            fn hidden_size(&self) -> usize {
+                match self { $(Self::$variant(m) => $crate::SemanticTeacher::hidden_size(m),)+ }
+            }
+            fn features(&self, audio: $crate::burn::tensor::Tensor<2>) -> Option<$crate::burn::tensor::Tensor<3>> {
+                match self { $(Self::$variant(m) => $crate::SemanticTeacher::features(m, audio),)+ }
+            }
+            fn output_frames(&self, samples: usize) -> usize {
+                match self { $(Self::$variant(m) => $crate::SemanticTeacher::output_frames(m, samples),)+ }
+            }
+        }
+    };
+}
+
+/// Implements [`Quantizer`] for an enum whose variants each hold one: every method forwarded.
+#[macro_export]
+macro_rules! delegate_quantizer {
+    ($ty:ident $(<$p:ident: $bound:path>)? [$($variant:ident),+ $(,)?]) => {
+        impl$(<$p: $bound>)? $crate::Quantizer for $ty$(<$p>)? {
+            fn dim(&self) -> usize {
+                match self { $(Self::$variant(m) => $crate::Quantizer::dim(m),)+ }
+            }
+            fn codebook_size(&self) -> usize {
+                match self { $(Self::$variant(m) => $crate::Quantizer::codebook_size(m),)+ }
+            }
+            fn num_quantizers(&self) -> usize {
+                match self { $(Self::$variant(m) => $crate::Quantizer::num_quantizers(m),)+ }
+            }
+            fn encode(
+                &self,
+                x: $crate::burn::tensor::Tensor<3>,
+                n_q: usize,
+            ) -> $crate::burn::tensor::Tensor<3, $crate::burn::tensor::Int> {
+                match self { $(Self::$variant(m) => $crate::Quantizer::encode(m, x, n_q),)+ }
+            }
+            fn encode_exact(
+                &self,
+                x: $crate::burn::tensor::Tensor<3>,
+                n_q: usize,
+            ) -> $crate::burn::tensor::Tensor<3, $crate::burn::tensor::Int> {
+                match self { $(Self::$variant(m) => $crate::Quantizer::encode_exact(m, x, n_q),)+ }
+            }
+            fn decode(
+                &self,
+                codes: $crate::burn::tensor::Tensor<3, $crate::burn::tensor::Int>,
+            ) -> $crate::burn::tensor::Tensor<3> {
+                match self { $(Self::$variant(m) => $crate::Quantizer::decode(m, codes),)+ }
+            }
+            fn forward_train(&self, x: $crate::burn::tensor::Tensor<3>, n_q: usize) -> $crate::QuantizerTrainOutput {
+                match self { $(Self::$variant(m) => $crate::Quantizer::forward_train(m, x, n_q),)+ }
+            }
+            fn init_codebooks(&mut self, x: $crate::burn::tensor::Tensor<3>, seed: u64) -> bool {
+                match self { $(Self::$variant(m) => $crate::Quantizer::init_codebooks(m, x, seed),)+ }
+            }
+            fn update_codebooks(&mut self, x: $crate::burn::tensor::Tensor<3>, n_q: usize, seed: u64) {
+                match self { $(Self::$variant(m) => $crate::Quantizer::update_codebooks(m, x, n_q, seed),)+ }
+            }
+        }
+    };
 }

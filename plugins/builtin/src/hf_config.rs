@@ -1,4 +1,5 @@
-//! A transformers `XcodecConfig` or `EncodecConfig` (`config.json`) as our [`CodecConfig`].
+//! A transformers `XcodecConfig` or `EncodecConfig` (`config.json`) as our [`CodecConfig`] (`DacConfig`: see
+//! [`crate::dac_config`]).
 
 use serde::Deserialize;
 use xcodec_core::config::params_table;
@@ -65,10 +66,13 @@ pub fn is_encodec(text: &str) -> bool {
         .is_some_and(|v| v.get("model_type").and_then(|t| t.as_str()) == Some("encodec"))
 }
 
-/// Reads a transformers `XcodecModel` or `EncodecModel` `config.json`.
+/// Reads a transformers `XcodecModel`, `EncodecModel` or `DacModel` `config.json`.
 pub fn codec_config_from_hf(text: &str) -> Result<CodecConfig> {
     if is_encodec(text) {
         return encodec_config_from_hf(text);
+    }
+    if crate::dac_config::is_dac(text) {
+        return crate::dac_config::dac_config_from_hf(text);
     }
     let hf: HfXcodec = serde_json::from_str(text).map_err(|e| XcodecError::Config(format!("config.json: {e}")))?;
     let dac = &hf.acoustic_model_config;
@@ -101,6 +105,7 @@ pub fn codec_config_from_hf(text: &str) -> Result<CodecConfig> {
                 strides: dac.downsampling_ratios.clone(),
                 latent_dim: dac.hidden_size,
                 decoder_width: dac.decoder_hidden_size,
+                ..DacConfig::default()
             }),
         },
         semantic: PartConfig { name: teacher_type.into(), params: params_table(&teacher) },

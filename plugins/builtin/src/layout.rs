@@ -4,7 +4,7 @@
 use burn::module::Module;
 use burn::store::burn_pack::Tensor as PackTensor;
 use burn::store::{
-    ApplyError, ApplyResult, KeyRemapper, ModuleAdapter, ModuleContext, ModuleSnapshot, PyTorchToBurnAdapter,
+    ApplyError, ApplyResult, KeyRemapper, ModuleAdapter, ModuleContext, ModuleSnapshot, ModuleStore, PyTorchToBurnAdapter,
     PytorchStore, SafetensorsStore, bridge,
 };
 use burn::tensor::{DType, Shape, TensorData};
@@ -23,6 +23,13 @@ pub enum Layout {
     /// The original X-Codec research code's `.pth`, for a DAC with this many strided blocks.
     Original {
         /// Strided DAC blocks (4 in the released models).
+        n_blocks: usize,
+    },
+    /// transformers `DacModel` (`descript/dac_*`): `encoder.`/`decoder.`/`quantizer.quantizers.N.` keys.
+    Dac,
+    /// descript's own `.pth` (`dac.DAC.save`): `state_dict.` + `nn.Sequential` indices, for this many blocks.
+    Descript {
+        /// Strided blocks of the encoder (and of the decoder).
         n_blocks: usize,
     },
 }
@@ -48,6 +55,21 @@ pub const ENCODEC_KEY_MAP: &[(&str, &str)] = &[
     (r"\.parametrizations\.weight\.original1$", ".weight_v"),
 ];
 
+/// Hugging Face `DacModel` key -> our key. The DAC plugin's and the quantizer's field names are transformers'
+/// (`block.0.res_unit1.conv1`, `quantizers.0.in_proj`, `codebook.weight`); weight norm, where a file has it,
+/// as torch parametrizations.
+pub const DAC_KEY_MAP: &[(&str, &str)] = &[
+    (r"^encoder\.", "acoustic_encoder."),
+    (r"^decoder\.", "acoustic_decoder."),
+    (r"\.parametrizations\.weight\.original0$", ".weight_g"),
+    (r"\.parametrizations\.weight\.original1$", ".weight_v"),
+];
+
+/// descript `.pth` key -> the original X-Codec layout's, whose table ([`crate::original::original_key_map`])
+/// then applies: X-Codec's acoustic half is descript's DAC module for module, with the decoder named
+/// `decoder_2`. The quantizer's keys (`quantizer.quantizers.N.in_proj.weight_g`, ...) are ours already.
+pub const DESCRIPT_KEY_MAP: &[(&str, &str)] = &[(r"^state_dict\.", ""), (r"^decoder\.model\.", "decoder_2.model.")];
+
 /// File tensors that inference has no use for and that are not an error to find: the teachers'
 /// pre-training mask embedding.
 pub const IGNORED_KEYS: &[&str] = &[r"(^|\.)masked_spec_embed$"];
@@ -60,6 +82,12 @@ impl Layout {
             Layout::HuggingFace => HF_KEY_MAP.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
             Layout::Encodec => ENCODEC_KEY_MAP.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
             Layout::Original { n_blocks } => crate::original::original_key_map(n_blocks),
+            Layout::Dac => DAC_KEY_MAP.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+            Layout::Descript { n_blocks } => DESCRIPT_KEY_MAP
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .chain(crate::original::original_key_map(n_blocks))
+                .collect(),
         }
     }
 }
@@ -116,31 +144,74 @@ fn load<M: Module>(
     if !prefix.is_empty() {
         remap = remap.add_pattern(format!("^{}", regex::escape(prefix)), "").expect("escaped prefix is a valid regex");
     }
-    let torch_pickle = matches!(path.extension().and_then(|e| e.to_str()), Some("bin" | "pth" | "pt"));
-    let result: std::result::Result<ApplyResult, String> = if torch_pickle {
-        let mut store = PytorchStore::from_file(path)
-            .remap(remap)
-            .allow_partial(true)
-            .validate(false)
-            .skip_enum_variants(true)
-            .map_indices_contiguous(false);
-        if let Some(only) = only {
-            store = store.with_regex(only);
-        }
-        module.load_from(&mut store).map_err(|e| e.to_string())
-    } else {
-        let mut store =
-            SafetensorsStore::from_file(path).remap(remap).allow_partial(true).validate(false).skip_enum_variants(true);
-        if matches!(layout, Layout::HuggingFace | Layout::Encodec) {
-            store = store.with_from_adapter(TorchToBurn);
-        }
-        if let Some(only) = only {
-            store = store.with_regex(only);
-        }
-        module.load_from(&mut store).map_err(|e| e.to_string())
-    };
-    let result = result.map_err(|e| XcodecError::file(path, format!("cannot read weights: {e}")))?;
+    let file_keys = WeightsFile::open(path, layout, remap.clone(), None).keys()?;
+    let folded = crate::folded::folded_stems(module, &file_keys);
+    if let Some(pattern) = crate::folded::folded_key_pattern(&folded) {
+        remap = remap.add_pattern(pattern, "$1.weight_v").expect("escaped stems make a valid regex");
+    }
+    let mut result = WeightsFile::open(path, layout, remap, only).apply_to(module)?;
+    crate::folded::restore_magnitudes(module, &folded, &mut result).map_err(|e| XcodecError::file(path, e))?;
     check_result(path, &result, prefix.is_empty(), optional)
+}
+
+/// A weights file opened with its key map: safetensors, or a torch pickle for `.bin`/`.pth`/`.pt`.
+enum WeightsFile<'a> {
+    Torch(PytorchStore, &'a Path),
+    Safetensors(SafetensorsStore, &'a Path),
+}
+
+impl<'a> WeightsFile<'a> {
+    /// Opens `path` (nothing is read yet) with `remap` applied to its keys; with `only`, just the model
+    /// tensors whose name matches it are loaded.
+    fn open(path: &'a Path, layout: Layout, remap: KeyRemapper, only: Option<&str>) -> Self {
+        let torch_pickle = matches!(path.extension().and_then(|e| e.to_str()), Some("bin" | "pth" | "pt"));
+        if torch_pickle {
+            let mut store = PytorchStore::from_file(path)
+                .remap(remap)
+                .allow_partial(true)
+                .validate(false)
+                .skip_enum_variants(true)
+                .map_indices_contiguous(false);
+            if let Some(only) = only {
+                store = store.with_regex(only);
+            }
+            WeightsFile::Torch(store, path)
+        } else {
+            let mut store =
+                SafetensorsStore::from_file(path).remap(remap).allow_partial(true).validate(false).skip_enum_variants(true);
+            if matches!(layout, Layout::HuggingFace | Layout::Encodec) {
+                store = store.with_from_adapter(TorchToBurn);
+            }
+            if let Some(only) = only {
+                store = store.with_regex(only);
+            }
+            WeightsFile::Safetensors(store, path)
+        }
+    }
+
+    /// The file's tensor names after the key map.
+    fn keys(mut self) -> Result<std::collections::HashSet<String>> {
+        let keys = match &mut self {
+            WeightsFile::Torch(store, _) => store.keys().map_err(|e| e.to_string()),
+            WeightsFile::Safetensors(store, _) => store.keys().map_err(|e| e.to_string()),
+        };
+        keys.map(|k| k.into_iter().collect()).map_err(|e| XcodecError::file(self.path(), format!("cannot read weights: {e}")))
+    }
+
+    /// Loads the file into `module`.
+    fn apply_to<M: Module>(mut self, module: &mut M) -> Result<ApplyResult> {
+        let result = match &mut self {
+            WeightsFile::Torch(store, _) => module.load_from(store).map_err(|e| e.to_string()),
+            WeightsFile::Safetensors(store, _) => module.load_from(store).map_err(|e| e.to_string()),
+        };
+        result.map_err(|e| XcodecError::file(self.path(), format!("cannot read weights: {e}")))
+    }
+
+    fn path(&self) -> &'a Path {
+        match self {
+            WeightsFile::Torch(_, p) | WeightsFile::Safetensors(_, p) => p,
+        }
+    }
 }
 
 /// burn-store's `PyTorchToBurnAdapter` (linear weights transposed, norm parameters renamed), with f32

@@ -3,21 +3,25 @@
 //! directories (`config.toml` + `model.safetensors`). A binary with parts of its own adds them through
 //! [`ExtraParts`] and works with [`Codec<P>`] and [`Models<P>`].
 
-pub mod codes_file;
+pub mod dac_config;
 mod extra;
+mod folded;
+mod init_acoustic;
 mod hf_config;
 pub mod hub;
 mod layout;
 mod model_dir;
 pub mod original;
 mod parts;
-pub mod pipeline;
 mod resolve;
 
 pub use hf_config::{codec_config_from_hf, is_encodec};
-pub use layout::{ENCODEC_KEY_MAP, HF_KEY_MAP, Layout, load_weights, load_weights_except};
-pub use model_dir::{save_model_dir, write_atomic};
+pub use layout::{DAC_KEY_MAP, DESCRIPT_KEY_MAP, ENCODEC_KEY_MAP, HF_KEY_MAP, Layout, load_weights, load_weights_except};
+pub use model_dir::save_model_dir;
+/// The atomic writer, here for the callers that knew it from this crate; it lives in [`xcodec_core::io`].
+pub use xcodec_core::io::write_atomic;
 pub use extra::{ExtraParts, NoExtra, NoPart};
+pub use init_acoustic::copy_acoustic;
 pub use parts::{AnyAcousticDecoder, AnyAcousticEncoder, AnyQuantizer, AnySemanticTeacher};
 pub use resolve::{DECODER_SIDE, ENCODER_SIDE, LoadedModel, Parts};
 

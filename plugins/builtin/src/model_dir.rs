@@ -30,7 +30,7 @@ pub fn save_model_dir<P: ExtraParts>(dir: &Path, cfg: &CodecConfig, codec: &Code
         store = store.with_regex(DECODER_SIDE);
     }
     codec.save_into(&mut store).map_err(|e| XcodecError::file(&weights, format!("cannot write weights: {e}")))?;
-    write_atomic(&dir.join(CONFIG_FILE), cfg.to_toml().as_bytes())
+    xcodec_core::io::write_atomic(&dir.join(CONFIG_FILE), cfg.to_toml().as_bytes())
 }
 
 /// Reads a model directory written by [`save_model_dir`] (a decoder-only one loads for decoding only).
@@ -43,21 +43,6 @@ pub(crate) fn load_model_dir<P: ExtraParts>(dir: &Path, device: &Device) -> Resu
     }
     let loaded = crate::Models::<P>::load(&dir.to_string_lossy(), None, crate::Parts::All, device)?;
     Ok((loaded.config, loaded.codec))
-}
-
-/// Writes `bytes` to `path` through a sibling temp file and a rename, so readers never see half a file
-/// (parent directories are created).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| XcodecError::file(parent, format!("cannot create the directory: {e}")))?;
-    }
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    std::fs::write(&tmp, bytes)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            XcodecError::file(path, format!("cannot write: {e}"))
-        })
 }
 
 #[cfg(test)]

@@ -127,7 +127,7 @@ pub fn codec_config_from_original(yaml: &Path, encoder_width: usize, decoder_wid
         target_bandwidths_kbps: g.target_bandwidths,
         acoustic: PartConfig {
             name: "dac".into(),
-            params: params_table(&DacConfig { encoder_width, strides: g.ratios, latent_dim: g.latent_dim, decoder_width }),
+            params: params_table(&DacConfig { encoder_width, strides: g.ratios, latent_dim: g.latent_dim, decoder_width, ..DacConfig::default() }),
         },
         semantic: PartConfig { name: teacher_name.into(), params: params_table(&teacher_cfg) },
         quantizer: PartConfig {

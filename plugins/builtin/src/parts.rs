@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use xcodec_dac::{DacConfig, DacDecoder, DacEncoder};
 use xcodec_encodec::{EncodecConfig, SeanetDecoder, SeanetEncoder, SoundStreamConfig};
 use xcodec_hubert::{SslTeacher, TeacherConfig, TeacherKind};
-use xcodec_rvq::{ResidualVq, RvqConfig};
+use xcodec_rvq::{DacVqConfig, FactorizedRvq, ResidualVq, RvqConfig};
 
 /// Any built-in acoustic encoder, or `P`'s extra one.
 #[derive(Module, Debug)]
@@ -57,6 +57,8 @@ pub enum AnySemanticTeacher<P: ExtraParts = NoExtra> {
 pub enum AnyQuantizer<P: ExtraParts = NoExtra> {
     /// `rvq`.
     Rvq(ResidualVq),
+    /// `dac_vq`.
+    DacVq(FactorizedRvq),
     /// A third-party quantizer ([`ExtraParts::Quantizer`]).
     Extra(P::Quantizer),
 }
@@ -147,7 +149,13 @@ pub fn resolve_pretrained_teacher(part: &mut PartConfig) -> Result<Option<PathBu
     if cfg.pretrained.is_empty() {
         return Ok(None);
     }
-    let files = crate::hub::resolve(&cfg.pretrained, &[&["config.json"], &["model.safetensors", "pytorch_model.bin"]])?;
+    let files = crate::hub::resolve(&cfg.pretrained, &[&["config.json"], &["model.safetensors", "pytorch_model.bin"]])
+        .map_err(|e| {
+            XcodecError::Config(format!(
+                "{e}. To go on offline: --set semantic.params.pretrained='\"\"' (random teacher weights, for tests) or \
+                 --set semantic.params.pretrained='\"DIR\"' (a local directory with config.json + model.safetensors)"
+            ))
+        })?;
     let text = std::fs::read_to_string(&files[0]).map_err(|e| XcodecError::file(&files[0], e.to_string()))?;
     let shape = TeacherConfig::from_hf_json(&text, teacher_kind(&part.name))
         .map_err(|e| XcodecError::file(&files[0], e.to_string()))?;
@@ -160,6 +168,7 @@ pub fn quantizer<P: ExtraParts>(part: &PartConfig, dim: usize, device: &Device) 
     registry::find(Role::Quantizer, &part.name)?;
     match part.name.as_str() {
         "rvq" => Ok(AnyQuantizer::Rvq(ResidualVq::new(&RvqConfig::from_params(&part.params)?, dim, device))),
+        "dac_vq" => Ok(AnyQuantizer::DacVq(FactorizedRvq::new(&DacVqConfig::from_params(&part.params)?, dim, device))),
         other => extra(Role::Quantizer, other, P::quantizer(part, dim, device)).map(AnyQuantizer::Extra),
     }
 }
@@ -183,7 +192,7 @@ macro_rules! teacher {
     ($self:expr, $m:ident => $body:expr) => { each!($self, AnySemanticTeacher [None, Ssl, Absent, Extra], $m => $body) };
 }
 macro_rules! quantizer {
-    ($self:expr, $m:ident => $body:expr) => { each!($self, AnyQuantizer [Rvq, Extra], $m => $body) };
+    ($self:expr, $m:ident => $body:expr) => { each!($self, AnyQuantizer [Rvq, DacVq, Extra], $m => $body) };
 }
 
 impl<P: ExtraParts> AcousticEncoder for AnyAcousticEncoder<P> {

@@ -1,8 +1,9 @@
 //! One model-resolution path for every command: `--model` may be our directory, a Hugging Face-layout
-//! directory, an original X-Codec `.pth` (with its yaml), or a hub id `org/name[@revision]`.
+//! directory (X-Codec, EnCodec, DAC), an original X-Codec `.pth` (with its yaml), descript's DAC `.pth`, or a
+//! hub id `org/name[@revision]`.
 
 use crate::layout::{Layout, load_weights_except, load_weights_only};
-use crate::{Codec, ExtraParts, Models, NoExtra, codec_config_from_hf, hf_config, hub, original};
+use crate::{Codec, ExtraParts, Models, NoExtra, codec_config_from_hf, dac_config, hf_config, hub, original};
 use burn::module::Param;
 use burn::nn::Linear;
 use burn::store::{ModuleStore, PytorchStore};
@@ -63,10 +64,11 @@ pub(crate) fn load_model<P: ExtraParts>(spec: &str, yaml: Option<&Path>, parts: 
     }
     if path.is_file() {
         return match path.extension().and_then(|e| e.to_str()) {
+            Some("pth" | "pt" | "ckpt") if dac_config::is_descript_pth(path)? => load_descript(path, parts, device),
             Some("pth" | "pt" | "ckpt") => load_original(path, yaml, parts, device),
             _ => Err(XcodecError::file(
                 path,
-                "is not a model: give a model directory, an original X-Codec .pth, or a hub id org/name",
+                "is not a model: give a model directory, an original X-Codec .pth, a descript DAC .pth, or a hub id org/name",
             )),
         };
     }
@@ -92,27 +94,47 @@ fn load_hf<P: ExtraParts>(config_json: &Path, weights: &Path, spec: &str, parts:
     let text = std::fs::read_to_string(config_json).map_err(|e| XcodecError::file(config_json, e.to_string()))?;
     let config = codec_config_from_hf(&text).map_err(|e| XcodecError::file(config_json, e.to_string()))?;
     if hf_config::is_encodec(&text) {
-        return load_hf_encodec(config, weights, spec, parts, device);
+        let source = format!("Hugging Face EnCodec model {spec}");
+        return load_acoustic_only(config, weights, Layout::Encodec, source, parts, device);
+    }
+    if dac_config::is_dac(&text) {
+        return load_acoustic_only(config, weights, Layout::Dac, format!("Hugging Face DAC model {spec}"), parts, device);
     }
     let codec = load_into(&config, weights, Layout::HuggingFace, parts, device)?;
     check_codebooks_trained(&codec, weights)?;
     Ok(finish(config, codec, format!("Hugging Face model {spec}")))
 }
 
-/// A transformers `EncodecModel` as a plain acoustic codec: its encoder, decoder and RVQ, no teacher, and the
-/// composite's `fc_prior`/`fc_post2` (absent from EnCodec) set to the identity, so encode/decode are EnCodec's.
-fn load_hf_encodec<P: ExtraParts>(config: CodecConfig, weights: &Path, spec: &str, parts: Parts, device: &Device) -> Result<LoadedModel<P>> {
+/// A plain acoustic codec (transformers `EncodecModel` or `DacModel`, descript's DAC `.pth`): its encoder,
+/// decoder and quantizer, no teacher, and the composite's `fc_prior`/`fc_post2` (absent from these codecs) set
+/// to the identity, so encode/decode are the codec's own. Without a teacher the composite does not pad the
+/// input (as `EncodecModel.encode` and `DacModel.encode` do not).
+fn load_acoustic_only<P: ExtraParts>(
+    config: CodecConfig,
+    weights: &Path,
+    layout: Layout,
+    source: String,
+    parts: Parts,
+    device: &Device,
+) -> Result<LoadedModel<P>> {
     let mut codec = Models::<P>::build_with(&config, parts, device)?;
     let optional = match parts {
         Parts::All => r"^(fc_prior|fc_post2)\.".to_string(),
         Parts::DecoderOnly => format!(r"^(fc_prior|fc_post2)\.|{ENCODER_SIDE}"),
         Parts::EncoderOnly => format!(r"^(fc_prior|fc_post2)\.|{DECODER_SIDE}"),
     };
-    load_weights_except(&mut codec, weights, Layout::Encodec, &optional)?;
+    load_weights_except(&mut codec, weights, layout, &optional)?;
     set_identity(&mut codec.fc_prior, device);
     set_identity(&mut codec.fc_post2, device);
     check_codebooks_trained(&codec, weights)?;
-    Ok(finish(config, codec, format!("Hugging Face EnCodec model {spec}")))
+    Ok(finish(config, codec, source))
+}
+
+/// descript's own DAC `.pth` (`DAC.save`: `{"metadata": {"kwargs"}, "state_dict"}`) as a plain acoustic codec.
+fn load_descript<P: ExtraParts>(pth: &Path, parts: Parts, device: &Device) -> Result<LoadedModel<P>> {
+    let (config, n_blocks) = dac_config::dac_config_from_descript(pth)?;
+    let source = format!("descript DAC checkpoint {}", pth.display());
+    load_acoustic_only(config, pth, Layout::Descript { n_blocks }, source, parts, device)
 }
 
 /// Makes a square `Linear` the identity (weight I, bias 0).

@@ -4,11 +4,11 @@
 
 use burn::tensor::Device;
 use std::path::{Path, PathBuf};
-use xcodec_builtin::codes_file::read_codes;
-use xcodec_builtin::pipeline::{DecodeOptions, EncodeOptions, Job, Outcome, decode_files, encode_files};
 use xcodec_builtin::{Codec, Parts, load_model};
 use xcodec_core::CodecConfig;
 use xcodec_core::audio::{SampleFormat, read_audio};
+use xcodec_core::codes::read_codes;
+use xcodec_core::pipeline::{DecodeOptions, EncodeOptions, Job, Outcome, decode_files, encode_files};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -1,4 +1,5 @@
-//! DAC decoder as X-Codec uses it (transposed convs with `output_padding = stride % 2`, no tanh).
+//! DAC decoder: as X-Codec uses it (transposed convs with `output_padding = stride % 2`, no tanh) or as
+//! descript's DAC has it (no output padding, a final tanh), per [`DacConfig`].
 
 use crate::config::DacConfig;
 use crate::encoder::DacResidualUnit;
@@ -13,7 +14,7 @@ use xcodec_core::nn::{WnConv1d, WnConvTranspose1d};
 pub struct DacDecoderBlock {
     /// Activation before the up-sampling conv.
     pub snake1: Snake1d,
-    /// Kernel 2 x stride, padding ceil(stride / 2), output padding stride % 2.
+    /// Kernel 2 x stride, padding ceil(stride / 2), output padding stride % 2 (X-Codec) or none (descript).
     pub conv_t1: WnConvTranspose1d,
     /// Dilation 1.
     pub res_unit1: DacResidualUnit,
@@ -24,11 +25,12 @@ pub struct DacDecoderBlock {
 }
 
 impl DacDecoderBlock {
-    fn new(input_dim: usize, stride: usize, device: &Device) -> Self {
+    fn new(input_dim: usize, stride: usize, output_padding: bool, device: &Device) -> Self {
         let out = input_dim / 2;
+        let output_padding = if output_padding { stride % 2 } else { 0 };
         Self {
             snake1: Snake1d::new(input_dim, device),
-            conv_t1: WnConvTranspose1d::new(input_dim, out, 2 * stride, stride, stride.div_ceil(2), stride % 2, device),
+            conv_t1: WnConvTranspose1d::new(input_dim, out, 2 * stride, stride, stride.div_ceil(2), output_padding, device),
             res_unit1: DacResidualUnit::new(out, 1, device),
             res_unit2: DacResidualUnit::new(out, 3, device),
             res_unit3: DacResidualUnit::new(out, 9, device),
@@ -52,16 +54,18 @@ pub struct DacDecoder {
     pub snake1: Snake1d,
     /// Kernel-7 conv to one channel.
     pub conv2: WnConv1d,
+    /// A tanh on the output (descript's DAC).
+    pub output_tanh: bool,
 }
 
 impl DacDecoder {
     /// Builds the decoder for `cfg`.
     pub fn new(cfg: &DacConfig, device: &Device) -> Self {
         let block = cfg
-            .strides
+            .decoder_strides()
             .iter()
             .enumerate()
-            .map(|(i, &s)| DacDecoderBlock::new(cfg.decoder_width >> i, s, device))
+            .map(|(i, &s)| DacDecoderBlock::new(cfg.decoder_width >> i, s, cfg.odd_stride_output_padding, device))
             .collect();
         let out = cfg.decoder_width >> cfg.strides.len();
         Self {
@@ -69,17 +73,24 @@ impl DacDecoder {
             block,
             snake1: Snake1d::new(out, device),
             conv2: WnConv1d::new(out, 1, 7, 1, 1, 3, true, device),
+            output_tanh: cfg.output_tanh,
         }
     }
 }
 
 impl AcousticDecoder for DacDecoder {
     fn forward(&self, latent: Tensor<3>) -> Tensor<3> {
+        let frames = latent.dims()[2];
         let mut x = self.conv1.forward(latent);
         for block in &self.block {
             x = block.forward(x);
         }
-        self.conv2.forward(self.snake1.forward(x))
+        let x = self.conv2.forward(self.snake1.forward(x));
+        let x = if self.output_tanh { x.tanh() } else { x };
+        // Without output padding, odd strides leave the output a few samples short of whole frames: those
+        // samples are silence, so that the output is `frames * hop` long like every decoder's.
+        let short = (frames * self.hop_length()).saturating_sub(x.dims()[2]);
+        if short > 0 { x.pad([(0, short)], burn::tensor::ops::PadMode::Constant(0.0)) } else { x }
     }
 
     fn latent_dim(&self) -> usize {

@@ -30,7 +30,7 @@ mod tests {
     use xcodec_core::{AcousticDecoder, AcousticEncoder};
 
     fn tiny() -> DacConfig {
-        DacConfig { encoder_width: 2, strides: vec![2, 3, 2], latent_dim: 4, decoder_width: 16 }
+        DacConfig { encoder_width: 2, strides: vec![2, 3, 2], latent_dim: 4, decoder_width: 16, ..DacConfig::default() }
     }
 
     #[test]

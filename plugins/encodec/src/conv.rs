@@ -1,6 +1,7 @@
 //! EnCodec's convolutions: "same"-style padding computed per call (causal: all on the left), the extra right
 //! padding that makes the last frame whole, weight norm or a time group norm, and the transposed conv's trim.
 
+use crate::carry::{SeanetStream, Slot};
 use crate::config::{NormType, PadMode};
 use burn::module::{Initializer, Module, Param};
 use burn::nn::conv::{Conv1d, Conv1dConfig, ConvTranspose1d, ConvTranspose1dConfig};
@@ -179,6 +180,35 @@ impl SeanetConv1d {
         let (weight, bias) = self.conv.weight_and_bias();
         xcodec_core::nn::exact::conv1d(x, weight, bias, stride, dilation)
     }
+
+    /// Whether this conv streams exactly: causal, not reflecting, no time group norm.
+    pub fn streamable(&self) -> bool {
+        self.causal && self.pad_mode != PadMode::Reflect && self.norm.is_none()
+    }
+
+    pub(crate) fn forward_step(&self, x: Tensor<3>, stream: &mut SeanetStream) -> Tensor<3> {
+        let (kernel, stride, dilation) = self.geometry();
+        let total = ((kernel - 1) * dilation + 1).saturating_sub(stride);
+        let slot = stream.next();
+        if total == 0 {
+            return self.forward(x);
+        }
+        let [b, c, _] = x.dims();
+        let past = match slot {
+            Slot::Inputs(t) => t.clone(),
+            _ if self.pad_mode == PadMode::Replicate => x.clone().narrow(2, 0, 1).repeat_dim(2, total),
+            _ => Tensor::zeros([b, c, total], &x.device()),
+        };
+        let samples = x.dims()[2];
+        let full = Tensor::cat(vec![past, x], 2);
+        let len = full.dims()[2];
+        *slot = Slot::Inputs(full.clone().narrow(2, len - total, total));
+        // The past stands in for the left padding. Chunks of whole frames need no right padding; the last chunk of
+        // a stream that ends inside a frame gets the padding the whole-clip forward adds to make its last window
+        // whole (all earlier chunks being multiples of the stride, the same amount).
+        let full = pad1d(full, 0, samples.div_ceil(stride) * stride - samples, self.pad_mode);
+        self.forward_padded(full)
+    }
 }
 
 /// Pads the last dim like EnCodec's `_pad1d`: a reflection of a signal shorter than the padding first gets
@@ -308,5 +338,28 @@ impl SeanetConvTranspose1d {
     pub(crate) fn forward_after(&self, x: Tensor<3>, history: usize) -> Tensor<3> {
         let (weight, bias) = self.conv.weight_and_bias();
         xcodec_core::nn::exact::conv_transpose1d_causal(x, weight, bias, self.stride(), history)
+    }
+
+    /// Whether this transposed conv streams exactly: all trimming on the right, no time group norm.
+    pub fn streamable(&self) -> bool {
+        self.causal && self.trim_right_ratio == 1.0 && self.norm.is_none()
+    }
+
+    pub(crate) fn forward_step(&self, x: Tensor<3>, stream: &mut SeanetStream) -> Tensor<3> {
+        let (kernel, stride) = self.geometry();
+        // The frames before this chunk whose kernels reach into it (zeros at the start, like the whole clip).
+        let history = kernel.div_ceil(stride) - 1;
+        let slot = stream.next();
+        if history == 0 {
+            return self.forward_after(x, 0);
+        }
+        let [b, c, frames] = x.dims();
+        let past = match slot {
+            Slot::Inputs(t) => t.clone(),
+            _ => Tensor::zeros([b, c, history], &x.device()),
+        };
+        let full = Tensor::cat(vec![past, x], 2);
+        *slot = Slot::Inputs(full.clone().narrow(2, frames, history));
+        self.forward_after(full, history)
     }
 }

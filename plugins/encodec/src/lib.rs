@@ -9,15 +9,15 @@ mod config;
 mod conv;
 mod film;
 pub mod lstm;
+mod carry;
 mod seanet;
-mod stream;
 
 pub use config::{EncodecConfig, NormType, PadMode, SoundStreamConfig};
 pub use film::BitrateFilm;
 pub use conv::{ConvTransposeWeights, ConvWeights, SeanetConv1d, SeanetConvTranspose1d, TimeGroupNorm, pad1d};
 pub use lstm::{Lstm, LstmLayer, SeanetLstm};
 pub use seanet::{ResnetLayer, SeanetDecoder, SeanetEncoder, SeanetLayer, SeanetResnetBlock};
-pub use stream::SeanetStream;
+pub use carry::SeanetStream;
 
 /// Key map from a transformers `EncodecModel` checkpoint to the module paths here (the LSTM's per-layer names;
 /// weight norm as torch parametrizations or as the older `weight_g`/`weight_v`).

@@ -5,6 +5,7 @@
 use burn::module::{Initializer, Module, Param};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
+use crate::carry::{SeanetStream, Slot};
 use xcodec_core::nn::exact;
 
 /// One LSTM layer; the checkpoint's `weight_ih_l{k}` etc. map to `layers.{k}.weight_ih` etc.
@@ -122,5 +123,17 @@ impl SeanetLstm {
     /// [`Self::forward`] on the next chunk of a stream, carrying the recurrent state.
     pub fn forward_step(&self, x: Tensor<3>, state: &mut Vec<(Tensor<2>, Tensor<2>)>) -> Tensor<3> {
         self.lstm.forward_step(x.clone(), state) + x
+    }
+
+    /// [`Self::forward_step`] with the `(h, c)` kept in the stream's next slot.
+    pub(crate) fn step(&self, x: Tensor<3>, stream: &mut SeanetStream) -> Tensor<3> {
+        let slot = stream.next();
+        let mut state = match slot {
+            Slot::Recurrent(s) => std::mem::take(s),
+            _ => Vec::new(),
+        };
+        let y = self.forward_step(x, &mut state);
+        *slot = Slot::Recurrent(state);
+        y
     }
 }

@@ -9,7 +9,8 @@ use crate::lstm::SeanetLstm;
 use burn::module::Module;
 use burn::nn::{Elu, EluConfig};
 use burn::tensor::{Device, Tensor};
-use xcodec_core::{AcousticDecoder, AcousticEncoder, Result, StreamState};
+use crate::carry::SeanetStream;
+use xcodec_core::{AcousticDecoder, AcousticEncoder, Result, StreamState, XcodecError};
 
 /// A layer of a residual block's branch.
 #[derive(Module, Debug)]
@@ -58,6 +59,26 @@ impl SeanetResnetBlock {
         };
         skip + y
     }
+
+    fn streamable(&self) -> bool {
+        self.block.iter().all(|l| !matches!(l, ResnetLayer::Conv(c) if !c.streamable()))
+            && self.shortcut.as_ref().is_none_or(|c| c.streamable())
+    }
+
+    fn forward_step(&self, x: Tensor<3>, stream: &mut SeanetStream) -> Tensor<3> {
+        let mut y = x.clone();
+        for layer in &self.block {
+            y = match layer {
+                ResnetLayer::Elu(elu) => elu.forward(y),
+                ResnetLayer::Conv(conv) => conv.forward_step(y, stream),
+            };
+        }
+        let skip = match &self.shortcut {
+            Some(conv) => conv.forward_step(x, stream),
+            None => x,
+        };
+        skip + y
+    }
 }
 
 /// A layer of the encoder or decoder stack.
@@ -88,6 +109,26 @@ impl SeanetLayer {
 
     fn elu() -> Self {
         Self::Elu(EluConfig::new().init())
+    }
+
+    /// Whether the layer streams exactly (its convs causal, without reflect padding or time group norm).
+    pub(crate) fn streamable(&self) -> bool {
+        match self {
+            Self::Conv(c) => c.streamable(),
+            Self::ConvTranspose(c) => c.streamable(),
+            Self::Resnet(r) => r.streamable(),
+            Self::Lstm(_) | Self::Elu(_) => true,
+        }
+    }
+
+    fn forward_step(&self, x: Tensor<3>, stream: &mut SeanetStream) -> Tensor<3> {
+        match self {
+            Self::Conv(m) => m.forward_step(x, stream),
+            Self::ConvTranspose(m) => m.forward_step(x, stream),
+            Self::Resnet(m) => m.forward_step(x, stream),
+            Self::Lstm(m) => m.step(x, stream),
+            Self::Elu(m) => m.forward(x),
+        }
     }
 }
 
@@ -156,7 +197,20 @@ impl AcousticEncoder for SeanetEncoder {
     }
 
     fn encode_step(&self, audio: Tensor<3>, state: &mut StreamState) -> Result<Tensor<3>> {
-        crate::stream::encode_step(self, audio, state)
+    let [_, channels, samples] = audio.dims();
+    if channels != 1 || samples == 0 {
+        return Err(XcodecError::Input(format!("a stream chunk must be [batch, 1, samples >= 1], got {:?}", audio.dims())));
+    }
+    let stream = state.get_or_default::<SeanetStream>()?;
+    if stream.ended {
+        return Err(XcodecError::Input(
+            "the stream already ended with a partial frame; only the last chunk may be shorter than whole frames (start a new stream)".into(),
+        ));
+    }
+    start_step(&self.layers, stream, "encoder")?;
+    let latent = self.layers.iter().fold(audio, |x, layer| layer.forward_step(x, stream));
+    stream.ended = samples % self.hop_length() != 0;
+    Ok(latent)
     }
 }
 
@@ -253,6 +307,26 @@ impl AcousticDecoder for SeanetDecoder {
     }
 
     fn decode_step(&self, latent: Tensor<3>, codebooks: usize, state: &mut StreamState) -> Result<Tensor<3>> {
-        crate::stream::decode_step(self, latent, codebooks, state)
+    if latent.dims()[2] == 0 || latent.dims()[1] != self.latent_dim() {
+        return Err(XcodecError::Input(format!(
+            "a stream chunk must be [batch, {}, frames >= 1], got {:?}",
+            self.latent_dim(),
+            latent.dims()
+        )));
     }
+    let stream = state.get_or_default::<SeanetStream>()?;
+    start_step(&self.layers, stream, "decoder")?;
+    Ok(self.run_with(latent, codebooks, |layer, x| layer.forward_step(x, stream)))
+    }
+}
+
+/// Refuses layers that cannot stream, and starts a step: the state's slots are visited in forward order again.
+fn start_step(layers: &[SeanetLayer], stream: &mut SeanetStream, what: &str) -> Result<()> {
+    if !layers.iter().all(SeanetLayer::streamable) {
+        return Err(XcodecError::Config(format!(
+            "this {what} cannot stream: it needs causal convs without reflect padding or time group norm (and trim_right_ratio = 1)"
+        )));
+    }
+    stream.cursor = 0;
+    Ok(())
 }

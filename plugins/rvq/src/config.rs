@@ -53,3 +53,43 @@ impl RvqConfig {
         Ok(cfg)
     }
 }
+
+/// The `dac_vq` part's parameters: DAC's factorized residual VQ (defaults: descript's DAC models, 1024
+/// entries of width 8; `num_quantizers` 12 as `descript/dac_16khz`). The input width is not a parameter: it
+/// is the composite's acoustic (+ semantic) width.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DacVqConfig {
+    /// Codebooks in the stack (`n_codebooks`).
+    pub num_quantizers: usize,
+    /// Entries per codebook (1024 = 10 bits a code).
+    pub codebook_size: usize,
+    /// Width of the space the codes live in (`in_proj` projects down to it, `out_proj` back up).
+    pub codebook_dim: usize,
+    /// Weight of each codebook's commitment term (encoder side) in the training loss (DAC: 0.25).
+    pub commitment_weight: f64,
+    /// Weight of each codebook's codebook term (moves the entries) in the training loss (DAC: 1.0).
+    pub codebook_weight: f64,
+}
+
+impl Default for DacVqConfig {
+    fn default() -> Self {
+        Self { num_quantizers: 12, codebook_size: 1024, codebook_dim: 8, commitment_weight: 0.25, codebook_weight: 1.0 }
+    }
+}
+
+impl DacVqConfig {
+    /// Parses and checks a `params` table.
+    pub fn from_params(params: &toml::Table) -> Result<Self> {
+        let cfg: Self = xcodec_core::config::parse_params("dac_vq", params)?;
+        if cfg.num_quantizers == 0 || cfg.codebook_size < 2 || cfg.codebook_dim == 0 {
+            return Err(XcodecError::Config(
+                "[dac_vq] params: need num_quantizers >= 1, codebook_size >= 2 and codebook_dim >= 1".into(),
+            ));
+        }
+        if !(cfg.commitment_weight >= 0.0 && cfg.codebook_weight >= 0.0) {
+            return Err(XcodecError::Config("[dac_vq] params: commitment_weight and codebook_weight must be >= 0".into()));
+        }
+        Ok(cfg)
+    }
+}

@@ -1,13 +1,16 @@
 //! Residual vector quantization with EMA codebooks (SoundStream / EnCodec / X-Codec), registered as the
 //! quantizer `rvq`. Inference: nearest codebook entry by Euclidean distance, residual by residual; decode =
 //! sum of the chosen entries. Training state (`inited`, `cluster_size`, `embed_avg`) is kept for the trainer.
+//! Also DAC's factorized VQ, the quantizer `dac_vq` ([`FactorizedRvq`]).
 
 mod codebook;
 mod config;
+mod factorized;
 mod train;
 
 pub use codebook::EuclideanCodebook;
-pub use config::RvqConfig;
+pub use config::{DacVqConfig, RvqConfig};
+pub use factorized::{FactorizedCodebook, FactorizedRvq, nearest_cosine};
 
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor};

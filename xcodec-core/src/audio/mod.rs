@@ -10,6 +10,8 @@
 //!   samples, aligned with the input (no leading delay). Equal rates pass samples through untouched.
 //! - [`write_wav`] writes 16-bit PCM or 32-bit float mono WAV through a temp file and a rename, so
 //!   the target is never left half written.
+//! - [`PipeReader`] and [`PcmSink`] carry audio through pipes (stdin/stdout) rather than files: raw mono
+//!   PCM (`s16le`, `f32le`), or a WAV whose header may say its length is unknown (see `pipe.rs`).
 //!
 //! Bad input gives a one-line [`XcodecError::File`] naming the path, never a panic: a missing, empty
 //! (0 bytes) or directory path; content no decoder recognises ("not an audio file ... (unsupported or
@@ -21,6 +23,7 @@
 //! Xing/LAME header gets a count estimated from the file size, including the encoder's delay and
 //! padding, which symphonia can only trim when that header is present.
 
+mod pipe;
 mod read;
 mod resample;
 mod source;
@@ -29,6 +32,7 @@ mod write;
 #[cfg(test)]
 mod test_util;
 
+pub use pipe::{AudioInput, AudioSink, PcmFormat, PcmSink, PipeReader};
 pub use read::{AudioReader, read_audio};
 pub use resample::resample;
 pub use write::{SampleFormat, WavStream, WriteReport, to_i16, write_wav};
@@ -57,6 +61,14 @@ fn check_rate(rate_hz: u32, what: &str) -> Result<()> {
         Err(XcodecError::Input(format!(
             "{what} {rate_hz} Hz is out of range; use a rate between 1 and {MAX_RATE_HZ} Hz"
         )))
+    }
+}
+
+/// The position of the first NaN or infinite sample, as the error `at` makes of it; `Ok` when all are finite.
+pub fn check_finite(samples: &[f32], at: impl FnOnce(usize) -> XcodecError) -> Result<()> {
+    match samples.iter().position(|x| !x.is_finite()) {
+        Some(i) => Err(at(i)),
+        None => Ok(()),
     }
 }
 

@@ -12,7 +12,7 @@ use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 
-use super::{AudioInfo, check_rate, timestamp};
+use super::{AudioInfo, check_finite, check_rate, timestamp};
 use crate::{Result, XcodecError};
 
 /// The formats named in errors as the ones that can be read.
@@ -132,7 +132,13 @@ impl Source {
                 Err(e) => return Err(self.corrupt(&e)),
             };
             self.check_layout(rate, channels)?;
-            self.check_finite(channels)?;
+            check_finite(&self.interleaved, |i| {
+                let at = timestamp(self.decoded + (i / channels) as u64, self.info.sample_rate_hz);
+                self.error(format!(
+                    "contains NaN or infinite samples at {at}; \
+                     the file is corrupt or was written by a broken tool: fix or re-export it"
+                ))
+            })?;
             let block = mix_down(&self.interleaved, channels);
             self.decoded += block.len() as u64;
             return Ok(Some(block));
@@ -158,20 +164,6 @@ impl Source {
             )));
         }
         Ok(())
-    }
-
-    /// Checks that every decoded sample of the current packet is finite.
-    fn check_finite(&self, channels: usize) -> Result<()> {
-        match self.interleaved.iter().position(|x| !x.is_finite()) {
-            None => Ok(()),
-            Some(i) => {
-                let at = timestamp(self.decoded + (i / channels) as u64, self.info.sample_rate_hz);
-                Err(self.error(format!(
-                    "contains NaN or infinite samples at {at}; \
-                     the file is corrupt or was written by a broken tool: fix or re-export it"
-                )))
-            }
-        }
     }
 
     /// End of the packets: fine unless nothing was decoded or an exact container promised more.

@@ -1,11 +1,11 @@
-//! Atomic mono WAV writing with hound.
+//! Atomic mono WAV files with hound (through [`crate::io::TempFile`]).
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::check_rate;
+use super::{check_finite, check_rate};
+use crate::io::{TempFile, write_error};
 use crate::{Result, XcodecError};
 
 /// Sample format of written WAV files.
@@ -30,7 +30,7 @@ pub struct WriteReport {
 /// NaN or infinite samples are refused before anything is written.
 pub fn write_wav(path: &Path, samples: &[f32], rate_hz: u32, format: SampleFormat) -> Result<WriteReport> {
     check_rate(rate_hz, "sample rate")?;
-    check_finite(path, samples, 0)?;
+    check_samples(path, samples, 0)?;
     let mut wav = WavStream::create(path, rate_hz, format)?;
     wav.write(samples)?;
     wav.finish()
@@ -51,14 +51,7 @@ impl WavStream {
     /// Starts `path` (parent directories are created).
     pub fn create(path: &Path, rate_hz: u32, format: SampleFormat) -> Result<Self> {
         check_rate(rate_hz, "sample rate")?;
-        let name = path.file_name().ok_or_else(|| XcodecError::file(path, "has no file name; pass a path such as out.wav"))?;
-        let dir = match path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        fs::create_dir_all(dir)
-            .map_err(|e| XcodecError::file(dir, format!("cannot create the directory ({e}); check the path and its permissions")))?;
-        let temp = TempFile::create(dir, &name.to_string_lossy())?;
+        let temp = TempFile::beside(path)?;
         let (bits_per_sample, sample_format) = match format {
             SampleFormat::Pcm16 => (16, hound::SampleFormat::Int),
             SampleFormat::F32 => (32, hound::SampleFormat::Float),
@@ -71,7 +64,7 @@ impl WavStream {
 
     /// Appends `samples`; NaN or infinite ones are an error (the file is then abandoned).
     pub fn write(&mut self, samples: &[f32]) -> Result<()> {
-        check_finite(&self.target, samples, self.written)?;
+        check_samples(&self.target, samples, self.written)?;
         for &x in samples {
             let result = match self.format {
                 SampleFormat::Pcm16 => {
@@ -90,24 +83,20 @@ impl WavStream {
     pub fn finish(self) -> Result<WriteReport> {
         let Self { target, temp, wav, clipped, .. } = self;
         wav.finalize().map_err(|e| write_error(&target, e))?;
-        temp.file.sync_all().map_err(|e| write_error(&target, hound::Error::IoError(e)))?;
+        temp.file.sync_all().map_err(|e| write_error(&target, e))?;
         temp.persist(&target)?;
         Ok(WriteReport { clipped })
     }
 }
 
-fn check_finite(path: &Path, samples: &[f32], offset: usize) -> Result<()> {
-    match samples.iter().position(|x| !x.is_finite()) {
-        Some(i) => Err(XcodecError::file(
+/// NaN or infinite samples, at `offset` in the file, are refused.
+fn check_samples(path: &Path, samples: &[f32], offset: usize) -> Result<()> {
+    check_finite(samples, |i| {
+        XcodecError::file(
             path,
             format!("not written: sample {} is NaN or infinite; fix the audio before writing", offset + i),
-        )),
-        None => Ok(()),
-    }
-}
-
-fn write_error(path: &Path, e: hound::Error) -> XcodecError {
-    XcodecError::file(path, format!("cannot be written ({e}); check free space and permissions"))
+        )
+    })
 }
 
 /// `x · 32768` rounded and clipped to the `i16` range (the inverse of reading's `/ 32768`).
@@ -115,62 +104,13 @@ pub fn to_i16(x: f32) -> i16 {
     (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16
 }
 
-/// A file in the target's directory that is removed on drop unless it was renamed into place.
-struct TempFile {
-    path: PathBuf,
-    file: File,
-    persisted: bool,
-}
-
-impl TempFile {
-    /// Creates `.{name}.{pid}-{n}.tmp` in `dir`, never reusing an existing file.
-    fn create(dir: &Path, name: &str) -> Result<Self> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
-        let file = OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| {
-            XcodecError::file(
-                dir,
-                format!("cannot create a file in this directory ({e}); check its permissions and free space"),
-            )
-        })?;
-        Ok(Self { path, file, persisted: false })
-    }
-
-    /// Renames the temp file to `target`, replacing what was there.
-    fn persist(mut self, target: &Path) -> Result<()> {
-        fs::rename(&self.path, target).map_err(|e| {
-            if target.is_dir() {
-                XcodecError::file(target, "is a directory; pass a file path such as out.wav")
-            } else {
-                XcodecError::file(target, format!("cannot be replaced ({e}); check its permissions"))
-            }
-        })?;
-        self.persisted = true;
-        Ok(())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.persisted {
-            let _ = fs::remove_file(&self.path);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::audio::read_audio;
     use crate::audio::test_util::{assert_one_line_error, sine};
-
-    fn names_in(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> =
-            fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-        names.sort();
-        names
-    }
+    use crate::io::names_in;
+    use std::fs;
 
     #[test]
     fn pcm16_round_trip_is_within_one_step() {

@@ -53,7 +53,8 @@ mod tests {
         assert_eq!(got, [(0, 13, 0, 10), (7, 23, 10, 20), (17, 33, 20, 30), (27, 34, 30, 34)]);
         let short = Windows { window: 10, context: 3, frames: 16 };
         assert_eq!(short.iter().count(), 1);
-        let kept: usize = Windows { window: 7, context: 2, frames: 100 }.iter().map(|x| x.keep_end - x.keep_start).sum();
+        let kept: usize =
+            Windows { window: 7, context: 2, frames: 100 }.iter().map(|x| x.keep_end - x.keep_start).sum();
         assert_eq!(kept, 100);
     }
 }

@@ -3,12 +3,11 @@
 
 use super::windows::Windows;
 use super::{Event, Job, Outcome, Report};
-use crate::{Codec, ExtraParts};
-use crate::codes_file::{Codes, CodesFormat, CodesMeta, write_codes};
+use crate::audio::{AudioReader, check_finite};
+use crate::codes::{Codes, CodesFormat, CodesMeta, write_codes};
+use crate::{AcousticDecoder, AcousticEncoder, Quantizer, Result, SemanticTeacher, XCodec, XcodecError};
 use burn::tensor::{Device, Tensor, TensorData};
 use std::collections::BTreeMap;
-use xcodec_core::audio::AudioReader;
-use xcodec_core::{Quantizer, Result, XcodecError};
 
 /// What `encode_files` does.
 #[derive(Debug, Clone)]
@@ -47,8 +46,8 @@ impl Default for EncodeOptions {
 }
 
 /// Shared state of one encode run.
-struct Run<'a, P: ExtraParts> {
-    codec: &'a Codec<P>,
+struct Run<'a, A, D, S, Q> {
+    codec: &'a XCodec<A, D, S, Q>,
     opts: &'a EncodeOptions,
     bandwidth: f64,
     n_q: usize,
@@ -58,7 +57,12 @@ struct Run<'a, P: ExtraParts> {
 
 /// Encodes every job; the report has one outcome per job, in order. Fails as a whole only for a bandwidth
 /// the model does not offer or a non-finite gain.
-pub fn encode_files<P: ExtraParts>(codec: &Codec<P>, jobs: &[Job], opts: &EncodeOptions, on_event: &mut dyn FnMut(Event)) -> Result<Report> {
+pub fn encode_files<A: AcousticEncoder + Sync, D: AcousticDecoder, S: SemanticTeacher, Q: Quantizer>(
+    codec: &XCodec<A, D, S, Q>,
+    jobs: &[Job],
+    opts: &EncodeOptions,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<Report> {
     let bandwidth = opts.bandwidth_kbps.unwrap_or_else(|| codec.target_bandwidths_kbps.last().copied().unwrap_or(0.0));
     let n_q = codec.checked_codebooks(bandwidth)?;
     if !opts.gain.is_finite() {
@@ -136,12 +140,14 @@ fn read_up_to(reader: &mut AudioReader, n: usize) -> Result<Vec<f32>> {
     Ok(out)
 }
 
-impl<P: ExtraParts> Run<'_, P> {
-    /// Applies `--gain` and refuses non-finite results.
+impl<A: AcousticEncoder + Sync, D: AcousticDecoder, S: SemanticTeacher, Q: Quantizer> Run<'_, A, D, S, Q> {
+    /// Applies `--gain` and refuses non-finite results (an error, not silent garbage codes).
     fn prepare(&self, samples: Vec<f32>) -> Result<Vec<f32>> {
         let gain = self.opts.gain;
         let samples = if gain == 1.0 { samples } else { samples.into_iter().map(|s| s * gain).collect() };
-        check_finite(&samples)?;
+        check_finite(&samples, |i| {
+            XcodecError::Input(format!("sample {i} is not finite (NaN or inf); check the gain and the file"))
+        })?;
         Ok(samples)
     }
 
@@ -164,25 +170,32 @@ impl<P: ExtraParts> Run<'_, P> {
     fn write(&self, job: &Job, n_q: usize, frames: usize, values: Vec<i64>, num_samples: usize) -> Outcome {
         let codes = Codes { n_q, frames, values, meta: Some(self.meta(num_samples)) };
         match write_codes(&job.output, &codes, self.codec.quantizer.codebook_size(), self.opts.format) {
-            Ok(()) => Outcome::Done { audio_seconds: num_samples as f64 / self.codec.sample_rate_hz as f64, clipped: 0 },
+            Ok(()) => {
+                Outcome::Done { audio_seconds: num_samples as f64 / self.codec.sample_rate_hz as f64, clipped: 0 }
+            }
             Err(e) => Outcome::Failed(e.to_string()),
         }
     }
 
     /// Whole files of one length, encoded as one batch (each exactly as if alone).
-    fn encode_batch(&self, jobs: &[Job], group: Vec<(usize, Vec<f32>)>, outcomes: &mut [Option<Outcome>], on_event: &mut dyn FnMut(Event)) {
+    fn encode_batch(
+        &self,
+        jobs: &[Job],
+        group: Vec<(usize, Vec<f32>)>,
+        outcomes: &mut [Option<Outcome>],
+        on_event: &mut dyn FnMut(Event),
+    ) {
         if group.is_empty() {
             return;
         }
         let len = group[0].1.len();
         let rows = group.len();
         let flat: Vec<f32> = group.iter().flat_map(|(_, s)| s.iter().copied()).collect();
-        let result = self.codec.encode(self.tensor(flat, rows), self.bandwidth)
-            .and_then(|codes| {
-                let [_, n_q, frames] = codes.dims();
-                let values = super::values::<i64>(codes.into_data())?;
-                Ok((n_q, frames, values))
-            });
+        let result = self.codec.encode(self.tensor(flat, rows), self.bandwidth).and_then(|codes| {
+            let [_, n_q, frames] = codes.dims();
+            let values = super::values::<i64>(codes.into_data())?;
+            Ok((n_q, frames, values))
+        });
         for (row, (i, _)) in group.iter().enumerate() {
             let job = &jobs[*i];
             let outcome = match &result {
@@ -199,7 +212,13 @@ impl<P: ExtraParts> Run<'_, P> {
     }
 
     /// A long file: windows of `window` frames computed with `context` frames on each side, streamed.
-    fn encode_long(&self, job: &Job, mut reader: AudioReader, head: Vec<f32>, on_event: &mut dyn FnMut(Event)) -> Result<Outcome> {
+    fn encode_long(
+        &self,
+        job: &Job,
+        mut reader: AudioReader,
+        head: Vec<f32>,
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<Outcome> {
         let codec = self.codec;
         let hop = codec.hop_length();
         let total = match reader.expected_len() {
@@ -253,12 +272,4 @@ fn count_samples(path: &std::path::Path, rate: u32) -> Result<usize> {
         n += chunk.len();
     }
     Ok(n)
-}
-
-/// NaN or infinite samples (after gain) are an error, not silent garbage codes.
-fn check_finite(samples: &[f32]) -> Result<()> {
-    match samples.iter().position(|s| !s.is_finite()) {
-        Some(i) => Err(XcodecError::Input(format!("sample {i} is not finite (NaN or inf); check the gain and the file"))),
-        None => Ok(()),
-    }
 }

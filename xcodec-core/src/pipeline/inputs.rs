@@ -1,9 +1,9 @@
 //! Expanding command-line inputs (files, directories, `@list.txt`) into (input, output) pairs: a
 //! directory's tree is mirrored under the output directory; files and list entries land flat in it.
 
+use crate::{Result, XcodecError};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use xcodec_core::{Result, XcodecError};
 
 /// One file to process and where its result goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +100,12 @@ mod tests {
         assert_eq!(outs, [PathBuf::from("a/b/z.npy"), PathBuf::from("a/y.npy"), PathBuf::from("x.npy")]);
         let jobs = plan(&[format!("@{}", list.display())], &[], &out, "wav").unwrap();
         assert_eq!(jobs, [Job { input: data.join("a/b/z.mp3"), output: out.join("z.wav") }]);
-        let err = plan(&[data.join("x.wav").display().to_string(), data.join("x.wav").display().to_string()], &[], &out, "npy");
+        let err = plan(
+            &[data.join("x.wav").display().to_string(), data.join("x.wav").display().to_string()],
+            &[],
+            &out,
+            "npy",
+        );
         assert!(err.unwrap_err().to_string().contains("would both write"));
         assert!(plan(&["@/nonexistent/list.txt".into()], &[], &out, "npy").is_err());
     }

@@ -3,11 +3,10 @@
 
 use super::windows::Windows;
 use super::{Event, Job, Outcome, Report};
-use crate::{Codec, ExtraParts};
-use crate::codes_file::{read_codes, validate_codes};
+use crate::audio::{SampleFormat, WavStream};
+use crate::codes::{read_codes, validate_codes};
+use crate::{AcousticDecoder, AcousticEncoder, Quantizer, Result, SemanticTeacher, XCodec, XcodecError};
 use burn::tensor::{Int, Tensor, TensorData};
-use xcodec_core::audio::{SampleFormat, WavStream};
-use xcodec_core::{Quantizer, Result, XcodecError};
 
 /// What `decode_files` does.
 #[derive(Debug, Clone)]
@@ -29,7 +28,12 @@ impl Default for DecodeOptions {
 }
 
 /// Decodes every job; one outcome per job, in order.
-pub fn decode_files<P: ExtraParts>(codec: &Codec<P>, jobs: &[Job], opts: &DecodeOptions, on_event: &mut dyn FnMut(Event)) -> Report {
+pub fn decode_files<A: AcousticEncoder, D: AcousticDecoder, S: SemanticTeacher, Q: Quantizer>(
+    codec: &XCodec<A, D, S, Q>,
+    jobs: &[Job],
+    opts: &DecodeOptions,
+    on_event: &mut dyn FnMut(Event),
+) -> Report {
     jobs.iter()
         .map(|job| {
             let outcome = if opts.skip_existing && job.output.is_file() {
@@ -43,18 +47,26 @@ pub fn decode_files<P: ExtraParts>(codec: &Codec<P>, jobs: &[Job], opts: &Decode
         .collect()
 }
 
-fn decode_one<P: ExtraParts>(codec: &Codec<P>, job: &Job, opts: &DecodeOptions, on_event: &mut dyn FnMut(Event)) -> Result<Outcome> {
+fn decode_one<A: AcousticEncoder, D: AcousticDecoder, S: SemanticTeacher, Q: Quantizer>(
+    codec: &XCodec<A, D, S, Q>,
+    job: &Job,
+    opts: &DecodeOptions,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<Outcome> {
     let codes = read_codes(&job.input)?;
     validate_codes(&codes, codec.quantizer.codebook_size(), codec.quantizer.num_quantizers())
         .map_err(|e| XcodecError::file(&job.input, e.to_string()))?;
     let rate = codec.sample_rate_hz;
-    if let Some(meta) = &codes.meta {
-        if meta.sample_rate_hz != rate {
-            return Err(XcodecError::file(
-                &job.input,
-                format!("codes are for a {} Hz model but this model runs at {rate} Hz; decode with the model that encoded them", meta.sample_rate_hz),
-            ));
-        }
+    if let Some(meta) = &codes.meta
+        && meta.sample_rate_hz != rate
+    {
+        return Err(XcodecError::file(
+            &job.input,
+            format!(
+                "codes are for a {} Hz model but this model runs at {rate} Hz; decode with the model that encoded them",
+                meta.sample_rate_hz
+            ),
+        ));
     }
     let hop = codec.hop_length();
     let frame_rate = codec.frame_rate_hz();

@@ -1,17 +1,18 @@
-//! The encode and decode jobs behind `xcodec encode` / `xcodec decode`, usable without the CLI: inputs
-//! expanded into jobs, audio streamed in windows with bounded memory, codes and audio written atomically,
-//! one outcome per file (a bad file fails alone).
+//! The encode and decode jobs behind `xcodec encode` / `xcodec decode`, usable without the CLI, for any
+//! [`crate::XCodec`] (they only call its methods): inputs expanded into jobs, audio streamed in windows with
+//! bounded memory, codes and audio written atomically, one outcome per file (a bad file fails alone); and
+//! [`live`], the same chunk by chunk over pipes for codecs that can stream.
 
 mod decode;
 mod encode;
 mod inputs;
-pub mod stream;
+pub mod live;
 mod windows;
 
 pub use decode::{DecodeOptions, decode_files};
 pub use encode::{EncodeOptions, encode_files};
 pub use inputs::{Job, plan};
-pub use stream::{AudioInput, AudioSink, PcmFormat, PcmSink, StreamOptions, StreamReport, check_decode_stream, check_encode_stream, decode_stream, encode_stream};
+pub use live::{StreamOptions, StreamReport, check_decode_stream, check_encode_stream, decode_stream, encode_stream};
 pub use windows::Windows;
 
 /// Audio extensions searched for in input directories.
@@ -63,8 +64,8 @@ pub enum Event<'a> {
 pub type Report = Vec<(Job, Outcome)>;
 
 /// Tensor data as a `Vec` (codes as `i64`, audio as `f32`).
-fn values<T: burn::tensor::Element>(data: burn::tensor::TensorData) -> xcodec_core::Result<Vec<T>> {
+fn values<T: burn::tensor::Element>(data: burn::tensor::TensorData) -> crate::Result<Vec<T>> {
     data.convert::<T>()
         .try_into_vec::<T>()
-        .map_err(|e| xcodec_core::XcodecError::Input(format!("unexpected tensor data: {e:?}")))
+        .map_err(|e| crate::XcodecError::Input(format!("unexpected tensor data: {e:?}")))
 }

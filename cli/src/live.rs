@@ -1,19 +1,18 @@
 //! `xcodec encode --stream` / `xcodec decode --stream`: one input (a file or `-` for stdin) to one output (a
 //! file or `-` for stdout, the default), chunk by chunk in constant memory. The work and the wire formats are
-//! `xcodec_builtin::pipeline::stream`; the summary goes to stderr, since stdout may carry the data.
+//! `xcodec_core::pipeline::live`; the summary goes to stderr, since stdout may carry the data. Called by
+//! `jobs` when `--stream` is given, with the arguments it needs (it knows nothing of `jobs`).
 
-use crate::jobs::{DecodeArgs, EncodeArgs, WavFormat};
 use anyhow::{Context, bail};
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 use std::time::Instant;
 use xcodec_builtin::{ExtraParts, LoadedModel};
-use xcodec_builtin::pipeline::stream::{
-    AudioInput, PcmFormat, PcmSink, StreamOptions, StreamReport, check_decode_stream, check_encode_stream, decode_stream,
-    encode_stream,
+use xcodec_core::audio::{AudioInput, PcmFormat, PcmSink, SampleFormat, WavStream};
+use xcodec_core::pipeline::live::{
+    StreamOptions, StreamReport, check_decode_stream, check_encode_stream, decode_stream, encode_stream,
 };
-use xcodec_core::audio::{SampleFormat, WavStream};
 
 /// Options of `--stream`.
 #[derive(clap::Args)]
@@ -60,11 +59,13 @@ fn open_output(output: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
     Ok(match output {
         None => Box::new(std::io::stdout().lock()),
         Some(p) if p == Path::new("-") => Box::new(std::io::stdout().lock()),
-        Some(p) => Box::new(BufWriter::new(File::create(p).with_context(|| format!("{}: cannot be created", p.display()))?)),
+        Some(p) => {
+            Box::new(BufWriter::new(File::create(p).with_context(|| format!("{}: cannot be created", p.display()))?))
+        }
     })
 }
 
-fn options(bandwidth_kbps: Option<f64>, args: &crate::stream::StreamArgs) -> StreamOptions {
+fn options(bandwidth_kbps: Option<f64>, args: &StreamArgs) -> StreamOptions {
     StreamOptions { bandwidth_kbps, chunk_frames: args.chunk_frames }
 }
 
@@ -79,48 +80,65 @@ fn summary<P: ExtraParts>(verb: &str, model: &LoadedModel<P>, report: &StreamRep
     );
 }
 
-/// `xcodec encode --stream`.
-pub fn encode<P: ExtraParts>(model: &LoadedModel<P>, args: &EncodeArgs) -> anyhow::Result<()> {
-    if args.gain != 1.0 {
+/// What `encode --stream` and `decode --stream` are given besides the model.
+pub struct StreamJob<'a> {
+    /// The inputs named (one is allowed).
+    pub inputs: &'a [String],
+    /// `--input-format` / `--output-format`.
+    pub format: AudioFormat,
+    /// `--bandwidth`.
+    pub bandwidth: Option<f64>,
+    /// `--stream`, `--chunk-frames`.
+    pub stream: &'a StreamArgs,
+    /// `-o`.
+    pub output: Option<&'a Path>,
+}
+
+/// `xcodec encode --stream`; `gain` is `--gain`, refused unless 1.
+pub fn encode<P: ExtraParts>(model: &LoadedModel<P>, job: StreamJob, gain: f32) -> anyhow::Result<()> {
+    if gain != 1.0 {
         bail!("--gain is not applied with --stream; scale the samples before they reach xcodec");
     }
-    let input = single(&args.inputs)?;
-    let kind = match args.input_format {
+    let input = single(job.inputs)?;
+    let kind = match job.format {
         AudioFormat::Wav => AudioInput::Wav,
         AudioFormat::S16le => AudioInput::Raw(PcmFormat::S16le),
         AudioFormat::F32le => AudioInput::Raw(PcmFormat::F32le),
     };
-    let opts = options(args.bandwidth, &args.stream);
+    let opts = options(job.bandwidth, job.stream);
     check_encode_stream(&model.codec, &opts)?;
     let started = Instant::now();
-    let mut output = open_output(args.job.output.as_deref())?;
+    let mut output = open_output(job.output)?;
     let report = encode_stream(&model.codec, open_input(input)?, kind, &mut output, &opts)?;
     output.flush()?;
     summary("encoded", model, &report, started);
     Ok(())
 }
 
-/// `xcodec decode --stream`.
-pub fn decode<P: ExtraParts>(model: &LoadedModel<P>, args: &DecodeArgs) -> anyhow::Result<()> {
-    let opts = options(args.bandwidth, &args.stream);
+/// `xcodec decode --stream`; `sample_format` is `--sample-format` (of a WAV output).
+pub fn decode<P: ExtraParts>(
+    model: &LoadedModel<P>,
+    job: StreamJob,
+    sample_format: SampleFormat,
+) -> anyhow::Result<()> {
+    let opts = options(job.bandwidth, job.stream);
     check_decode_stream(&model.codec, &opts)?;
-    let input = open_input(single(&args.inputs)?)?;
+    let input = open_input(single(job.inputs)?)?;
     let (codec, rate) = (&model.codec, model.codec.sample_rate_hz);
-    let to_stdout = args.job.output.as_deref().is_none_or(|p| p == Path::new("-"));
+    let to_stdout = job.output.is_none_or(|p| p == Path::new("-"));
     let started = Instant::now();
-    let (report, clipped) = match (args.output_format, args.sample_format) {
+    let (report, clipped) = match (job.format, sample_format) {
         // A WAV file: written through a temp file, its header completed at the end.
         (AudioFormat::Wav, format) if !to_stdout => {
-            let path = args.job.output.as_deref().expect("a path when not stdout");
-            let format = if matches!(format, WavFormat::F32) { SampleFormat::F32 } else { SampleFormat::Pcm16 };
+            let path = job.output.expect("a path when not stdout");
             let mut wav = WavStream::create(path, rate, format)?;
             let report = decode_stream(codec, input, &mut wav, &opts)?;
             (report, wav.finish()?.clipped)
         }
         (wanted, format) => {
-            let out = open_output(args.job.output.as_deref())?;
+            let out = open_output(job.output)?;
             let mut sink = match wanted {
-                AudioFormat::Wav if matches!(format, WavFormat::F32) => PcmSink::wav(out, PcmFormat::F32le, rate)?,
+                AudioFormat::Wav if format == SampleFormat::F32 => PcmSink::wav(out, PcmFormat::F32le, rate)?,
                 AudioFormat::Wav => PcmSink::wav(out, PcmFormat::S16le, rate)?,
                 AudioFormat::S16le => PcmSink::raw(out, PcmFormat::S16le),
                 AudioFormat::F32le => PcmSink::raw(out, PcmFormat::F32le),
@@ -131,7 +149,9 @@ pub fn decode<P: ExtraParts>(model: &LoadedModel<P>, args: &DecodeArgs) -> anyho
     };
     summary("decoded", model, &report, started);
     if clipped > 0 {
-        eprintln!("xcodec: {clipped} samples clipped to [-1, 1] (use --sample-format f32 or --output-format f32le to keep them)");
+        eprintln!(
+            "xcodec: {clipped} samples clipped to [-1, 1] (use --sample-format f32 or --output-format f32le to keep them)"
+        );
     }
     Ok(())
 }

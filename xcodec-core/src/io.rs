@@ -1,0 +1,161 @@
+//! File and stream I/O shared by every format: the one atomic writer (a temp file beside the target,
+//! renamed into place, so that readers never see half a file) and the pipe helpers of the streamed formats.
+//!
+//! [`write_atomic`] writes a whole buffer (model configs, codes files, training metrics and curves);
+//! [`TempFile`] is the same thing for writers that stream (WAV files of any length).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::{Result, XcodecError};
+
+/// Writes `bytes` to `path` through a temp file in its directory and a rename, so readers never see half a
+/// file (parent directories are created; the temp file is removed on error).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut temp = TempFile::beside(path)?;
+    temp.file.write_all(bytes).map_err(|e| write_error(path, e))?;
+    temp.persist(path)
+}
+
+/// A file in the target's directory that is removed on drop unless it was renamed into place.
+pub struct TempFile {
+    path: PathBuf,
+    /// The open file; write through it (or a clone of it), then [`TempFile::persist`].
+    pub file: File,
+    persisted: bool,
+}
+
+impl TempFile {
+    /// A temp file for `target`, in its directory (created with its parents when missing).
+    pub fn beside(target: &Path) -> Result<Self> {
+        let name = target.file_name().ok_or_else(|| {
+            XcodecError::file(target, format!("has no file name; pass a path such as {}", example(target)))
+        })?;
+        let dir = match target.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        fs::create_dir_all(dir).map_err(|e| {
+            XcodecError::file(dir, format!("cannot create the directory ({e}); check the path and its permissions"))
+        })?;
+        Self::create(dir, &name.to_string_lossy())
+    }
+
+    /// Creates `.{name}.{pid}-{n}.tmp` in `dir`, never reusing an existing file.
+    pub fn create(dir: &Path, name: &str) -> Result<Self> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
+        let file = OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| {
+            XcodecError::file(
+                dir,
+                format!("cannot create a file in this directory ({e}); check its permissions and free space"),
+            )
+        })?;
+        Ok(Self { path, file, persisted: false })
+    }
+
+    /// Renames the temp file to `target`, replacing what was there.
+    pub fn persist(mut self, target: &Path) -> Result<()> {
+        fs::rename(&self.path, target).map_err(|e| {
+            if target.is_dir() {
+                XcodecError::file(target, format!("is a directory; pass a file path such as {}", example(target)))
+            } else {
+                XcodecError::file(target, format!("cannot be replaced ({e}); check its permissions"))
+            }
+        })?;
+        self.persisted = true;
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.persisted {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// A file name to suggest in place of `target`: `out` with its extension (`out.wav` when it has none).
+fn example(target: &Path) -> String {
+    format!("out.{}", target.extension().and_then(|e| e.to_str()).unwrap_or("wav"))
+}
+
+/// The error of a failed write to `path`.
+pub(crate) fn write_error(path: &Path, e: impl std::fmt::Display) -> XcodecError {
+    XcodecError::file(path, format!("cannot be written ({e}); check free space and permissions"))
+}
+
+/// The error of a failed pipe read or write, `doing` saying what ("reading the codes").
+pub(crate) fn stream_error(doing: &str, e: std::io::Error) -> XcodecError {
+    XcodecError::Input(format!("{doing}: {e}"))
+}
+
+/// Reads until `buf` is full or the input ends (a pipe hands out what it has); returns the bytes read.
+pub(crate) fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match input.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// The names in `dir`, sorted (tests check that no temp file is left behind).
+#[cfg(test)]
+pub(crate) fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_atomic_creates_parents_replaces_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/config.toml");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(names_in(&dir.path().join("a/b")), vec!["config.toml"]);
+    }
+
+    #[test]
+    fn write_atomic_onto_a_directory_is_an_error_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("taken.npy");
+        fs::create_dir(&target).unwrap();
+        let msg = write_atomic(&target, b"x").unwrap_err().to_string();
+        assert!(msg.contains("is a directory; pass a file path such as out.npy") && !msg.contains('\n'), "{msg}");
+        assert_eq!(names_in(dir.path()), vec!["taken.npy"]);
+    }
+
+    #[test]
+    fn read_full_gathers_short_reads() {
+        /// A reader that hands out one byte a call, as a slow pipe may.
+        struct Trickle<'a>(&'a [u8]);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let Some((&first, rest)) = self.0.split_first() else { return Ok(0) };
+                buf[0] = first;
+                self.0 = rest;
+                Ok(1)
+            }
+        }
+        let mut buf = [0u8; 4];
+        assert_eq!(read_full(&mut Trickle(b"abcdef"), &mut buf).unwrap(), 4);
+        assert_eq!(&buf, b"abcd");
+        assert_eq!(read_full(&mut Trickle(b"ab"), &mut buf).unwrap(), 2);
+    }
+}
