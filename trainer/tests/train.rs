@@ -59,11 +59,16 @@ pub fn tiny_config(dir: &Path, sets: &[&str]) -> TrainConfig {
 }
 
 /// Runs are serialised: initial weights come from the device's global seeded RNG, which tests running in
-/// parallel threads would otherwise interleave.
+/// parallel threads would otherwise interleave. Anything else that builds a model (and so draws from that
+/// RNG) takes the lock too.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn run(cfg: TrainConfig, run_dir: &Path, devices: Vec<Device>) -> Vec<Record> {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = serial();
     let opts = TrainOptions { config: cfg, model: None, run_dir: run_dir.to_path_buf(), resume: false, devices };
     let mut steps = Vec::new();
     train::<xcodec_builtin::NoExtra>(opts, &mut |e| {
@@ -94,6 +99,7 @@ fn loss_falls_over_20_steps_and_validation_is_logged() {
     assert!(stft(1) < stft(0), "validation STFT distance {} -> {}", stft(0), stft(1));
     assert!(dir.path().join("run/curves.png").is_file());
     // The last checkpoint is a model directory the encoder takes.
+    let _serial = serial();
     let (_, codec) = xcodec_builtin::load_model_dir(&dir.path().join("run/checkpoints/step-00000020"), &Device::flex()).unwrap();
     assert_eq!(xcodec_core::Quantizer::num_quantizers(&codec.quantizer), 4);
 }
