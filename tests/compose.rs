@@ -12,7 +12,9 @@ use xcodec_core::{AcousticEncoder, CodecConfig};
 /// Tiny widths for each backbone (hop 320 as the defaults).
 fn small(acoustic: &str) -> Vec<String> {
     let sets: &[&str] = match acoustic {
-        "dac" => &["acoustic.params.encoder_width=2", "acoustic.params.latent_dim=8", "acoustic.params.decoder_width=32"],
+        "dac" => {
+            &["acoustic.params.encoder_width=2", "acoustic.params.latent_dim=8", "acoustic.params.decoder_width=32"]
+        }
         _ => &["acoustic.params.num_filters=2", "acoustic.params.hidden_size=8"],
     };
     sets.iter().map(|s| s.to_string()).collect()
@@ -38,7 +40,8 @@ fn every_backbone_composes_with_every_teacher_and_round_trips() {
     for acoustic in ["dac", "encodec", "soundstream"] {
         for semantic in ["none", "hubert", "wavlm"] {
             let cfg = config(acoustic, semantic, &[]);
-            let (cfg, codec) = build_pretrained(&cfg, &device).unwrap_or_else(|e| panic!("{acoustic} x {semantic}: {e}"));
+            let (cfg, codec) =
+                build_pretrained(&cfg, &device).unwrap_or_else(|e| panic!("{acoustic} x {semantic}: {e}"));
             assert_eq!(codec.frame_rate_hz(), 50.0);
             assert_eq!(codec.acoustic_encoder.is_causal(), acoustic == "soundstream", "{acoustic}");
             for samples in [8000, 8000 + 123] {
@@ -54,7 +57,11 @@ fn every_backbone_composes_with_every_teacher_and_round_trips() {
             save_model_dir(dir.path(), &cfg, &codec).unwrap();
             let (_, loaded) = load_model_dir(dir.path(), &device).unwrap();
             let audio = Tensor::<3>::random([1, 1, 3200], Distribution::Normal(0.0, 0.1), &device);
-            codec.encode(audio.clone(), 0.6).unwrap().into_data().assert_eq(&loaded.encode(audio, 0.6).unwrap().into_data(), true);
+            codec
+                .encode(audio.clone(), 0.6)
+                .unwrap()
+                .into_data()
+                .assert_eq(&loaded.encode(audio, 0.6).unwrap().into_data(), true);
         }
     }
 }
@@ -62,12 +69,19 @@ fn every_backbone_composes_with_every_teacher_and_round_trips() {
 #[test]
 fn a_backbone_whose_frame_rate_cannot_align_with_the_teacher_is_refused() {
     let device = Device::flex();
-    for (acoustic, strides) in [("encodec", "acoustic.params.upsampling_ratios=[8, 5, 4, 3]"), ("soundstream", "acoustic.params.strides=[2, 4, 5, 4]")] {
+    for (acoustic, strides) in [
+        ("encodec", "acoustic.params.upsampling_ratios=[8, 5, 4, 3]"),
+        ("soundstream", "acoustic.params.strides=[2, 4, 5, 4]"),
+    ] {
         let cfg = config(acoustic, "hubert", &[strides]);
         let err = build_pretrained(&cfg, &device).err().unwrap_or_else(|| panic!("{acoustic}: built")).to_string();
         assert!(!err.contains('\n'), "{err}");
-        assert!(err.contains("50.00 frames/s") && err.contains("cannot align") && err.contains("multiply to 320"), "{err}");
-        let acoustic_rate = if acoustic == "encodec" { "33.33 frames/s (hop 480)" } else { "100.00 frames/s (hop 160)" };
+        assert!(
+            err.contains("50.00 frames/s") && err.contains("cannot align") && err.contains("multiply to 320"),
+            "{err}"
+        );
+        let acoustic_rate =
+            if acoustic == "encodec" { "33.33 frames/s (hop 480)" } else { "100.00 frames/s (hop 160)" };
         assert!(err.contains(acoustic_rate), "{err}");
         // Without a teacher the same backbone is fine.
         let cfg = config(acoustic, "none", &[strides, "target_bandwidths_kbps=[0.1]"]);
@@ -97,7 +111,13 @@ fn every_combination_takes_a_training_step() {
                 .unwrap();
             cfg.codec = Some(config(acoustic, semantic, &[]));
             let run = dir.path().join(format!("{acoustic}-{semantic}"));
-            let opts = TrainOptions { config: cfg, model: None, run_dir: run.clone(), resume: false, devices: vec![Device::flex()] };
+            let opts = TrainOptions {
+                config: cfg,
+                model: None,
+                run_dir: run.clone(),
+                resume: false,
+                devices: vec![Device::flex()],
+            };
             let mut steps = Vec::new();
             train::<xcodec_builtin::NoExtra>(opts, &mut |e| {
                 if let Event::Step(r) = e {
@@ -121,8 +141,14 @@ fn soundstream_film_conditions_the_decoder_on_the_codebooks_used() {
     use xcodec_builtin::{AnyAcousticDecoder, build};
     let device = Device::flex();
     device.seed(7);
-    let err = build(&config("soundstream", "none", &["acoustic.params.film_codebooks=4"]), &device).err().unwrap().to_string();
-    assert!(err.contains("conditioned on up to 4 codebooks") && err.contains("film_codebooks = 8") && !err.contains('\n'), "{err}");
+    let err = build(&config("soundstream", "none", &["acoustic.params.film_codebooks=4"]), &device)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("conditioned on up to 4 codebooks") && err.contains("film_codebooks = 8") && !err.contains('\n'),
+        "{err}"
+    );
 
     let ad = device.clone().autodiff();
     let codec = build(&config("soundstream", "none", &["acoustic.params.film_codebooks=8"]), &ad).unwrap();

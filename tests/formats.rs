@@ -95,7 +95,10 @@ fn the_wrong_teacher_and_an_untrained_codebook_are_named() {
     std::fs::copy(fixture("tiny_xcodec_wavlm/config.json"), mixed.join("config.json")).unwrap();
     std::fs::copy(fixture("tiny_xcodec_hubert/model.safetensors"), mixed.join("model.safetensors")).unwrap();
     let err = load_model(mixed.to_str().unwrap(), None, Parts::All, &Device::flex()).err().unwrap().to_string();
-    assert!(err.contains("missing from the file") && err.contains("gru_rel_pos") && err.contains("wrong teacher"), "{err}");
+    assert!(
+        err.contains("missing from the file") && err.contains("gru_rel_pos") && err.contains("wrong teacher"),
+        "{err}"
+    );
 
     // A codebook with inited = 0.
     let bytes = std::fs::read(fixture("tiny_xcodec_hubert/model.safetensors")).unwrap();

@@ -4,7 +4,7 @@
 mod common;
 
 use burn::tensor::{Device, Tensor};
-use common::{fixture, max_abs_diff, Fixtures};
+use common::{Fixtures, fixture, max_abs_diff};
 use xcodec_builtin::{Layout, load_weights};
 use xcodec_core::{AcousticDecoder, AcousticEncoder, Quantizer};
 use xcodec_dac::{DacConfig, DacDecoder, DacEncoder};

@@ -97,13 +97,18 @@ fn rvq_with_encodec_codebooks_gives_encodec_codes() {
     for (name, cfg, (size, n), per_bandwidth) in models() {
         let rvq_cfg = RvqConfig { num_quantizers: n, codebook_size: size, ..RvqConfig::default() };
         let mut rvq = ResidualVq::new(&rvq_cfg, cfg.hidden_size, &device);
-        load_weights(&mut rvq, &fixture(&format!("encodec/{name}/model.safetensors")), Layout::Encodec, "quantizer.").unwrap();
+        load_weights(&mut rvq, &fixture(&format!("encodec/{name}/model.safetensors")), Layout::Encodec, "quantizer.")
+            .unwrap();
         for case in CASES {
             let latent: Tensor<3> = fx.float(&format!("{name}.{case}.latent"), &device);
             for (i, &n_q) in per_bandwidth.iter().enumerate() {
                 // Ours are [n_q, batch, frames]; the fixture's [batch, n_q, frames].
                 let codes = rvq.encode(latent.clone(), n_q).swap_dims(0, 1);
-                assert_eq!(codes_vec(codes), fx.int(&format!("{name}.{case}.codes.{i}")), "{name} {case} {n_q} codebooks");
+                assert_eq!(
+                    codes_vec(codes),
+                    fx.int(&format!("{name}.{case}.codes.{i}")),
+                    "{name} {case} {n_q} codebooks"
+                );
             }
         }
     }
@@ -130,7 +135,11 @@ fn hugging_face_encodec_directories_encode_and_decode_like_transformers() {
             for (i, (&bw, &n_q)) in bandwidths.iter().zip(&per_bandwidth).enumerate() {
                 assert_eq!(codec.checked_codebooks(bw).unwrap(), n_q);
                 let codes = codec.encode(audio.clone(), bw).unwrap();
-                assert_eq!(codes_vec(codes.clone()), fx.int(&format!("{name}.{case}.codes.{i}")), "{name} {case} at {bw} kbps");
+                assert_eq!(
+                    codes_vec(codes.clone()),
+                    fx.int(&format!("{name}.{case}.codes.{i}")),
+                    "{name} {case} at {bw} kbps"
+                );
                 if i + 1 == bandwidths.len() {
                     let decoded = codec.decode(codes).unwrap();
                     let err = max_abs_diff(decoded, fx.float(&format!("{name}.{case}.audio_values"), &device));

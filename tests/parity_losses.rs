@@ -190,9 +190,18 @@ fn checked_params(d: &Discriminators) -> Vec<(&'static str, Param<Tensor<4>>)> {
 
 fn checked_biases(d: &Discriminators) -> Vec<(&'static str, Param<Tensor<1>>)> {
     vec![
-        ("mfd.discriminators.2.discriminator.6.bias", d.mfd.as_ref().unwrap().discriminators[2].discriminator[6].bias.clone().unwrap()),
-        ("mpd.discriminators.4.conv_post.bias", d.mpd.as_ref().unwrap().discriminators[4].conv_post.bias.clone().unwrap()),
-        ("msstft.discriminators.2.conv_post.bias", d.msstft.as_ref().unwrap().discriminators[2].conv_post.bias.clone().unwrap()),
+        (
+            "mfd.discriminators.2.discriminator.6.bias",
+            d.mfd.as_ref().unwrap().discriminators[2].discriminator[6].bias.clone().unwrap(),
+        ),
+        (
+            "mpd.discriminators.4.conv_post.bias",
+            d.mpd.as_ref().unwrap().discriminators[4].conv_post.bias.clone().unwrap(),
+        ),
+        (
+            "msstft.discriminators.2.conv_post.bias",
+            d.msstft.as_ref().unwrap().discriminators[2].conv_post.bias.clone().unwrap(),
+        ),
     ]
 }
 
@@ -219,7 +228,11 @@ fn discriminators_and_gan_losses_match_the_references() {
         check_scalar(&fx, &format!("{kind}.loss.adv_g"), adv.clone());
         check_scalar(&fx, &format!("{kind}.loss.fm"), fm.clone());
         let grads = (adv + fm).backward();
-        check(&format!("{kind}.grad.audio"), fake.grad(&grads).unwrap(), fx.float(&format!("{kind}.grad.audio"), &Device::flex()));
+        check(
+            &format!("{kind}.grad.audio"),
+            fake.grad(&grads).unwrap(),
+            fx.float(&format!("{kind}.grad.audio"), &Device::flex()),
+        );
 
         // Discriminator side: least-squares loss on real and detached generated audio, parameter gradients.
         let real_out = group(discs.forward(real).unwrap(), kind);
@@ -253,7 +266,10 @@ fn bad_inputs_are_errors_not_panics() {
     assert!(loss.forward(a.clone(), Tensor::zeros([1, 1, 400], &device)).is_err());
     let bad = MultiResolutionStftLossConfig { fft_sizes: vec![500], win_sizes: vec![400], hop_sizes: vec![100] };
     assert!(MultiResolutionStftLoss::new(&bad, &device).is_err(), "n_fft 500 is not a power of two");
-    let none = DiscriminatorConfig { mfd: MfdConfig { enabled: false, ..MfdConfig::default() }, ..DiscriminatorConfig::default() };
+    let none = DiscriminatorConfig {
+        mfd: MfdConfig { enabled: false, ..MfdConfig::default() },
+        ..DiscriminatorConfig::default()
+    };
     assert!(Discriminators::new(&none, &device).is_err());
     assert_eq!(discs.mfd.as_ref().unwrap().min_samples(), 8 * 1024);
 }

@@ -16,7 +16,9 @@ use xcodec_trainer::objective::Objective;
 
 /// The id of the parameter at `path`.
 fn id_of(ids: &BTreeMap<String, u64>, path: &str) -> burn::module::ParamId {
-    let id = ids.get(path).unwrap_or_else(|| panic!("no parameter {path}; the model has {:?}", ids.keys().collect::<Vec<_>>()));
+    let id = ids
+        .get(path)
+        .unwrap_or_else(|| panic!("no parameter {path}; the model has {:?}", ids.keys().collect::<Vec<_>>()));
     burn::module::ParamId::from(*id)
 }
 
@@ -24,10 +26,14 @@ fn id_of(ids: &BTreeMap<String, u64>, path: &str) -> burn::module::ParamId {
 fn one_generator_step_matches_pytorch() {
     let device = Device::flex().autodiff();
     let fx = Fixture::open("train_step/train_step.safetensors");
-    let mut codec = load_model(&fixture("tiny_xcodec_hubert_wn").to_string_lossy(), None, Parts::All, &device).unwrap().codec;
+    let mut codec =
+        load_model(&fixture("tiny_xcodec_hubert_wn").to_string_lossy(), None, Parts::All, &device).unwrap().codec;
     codec.semantic_teacher = codec.semantic_teacher.no_grad();
     let cfg = TrainConfig::default()
-        .with_overrides(&["discriminator.mfd.hop_lengths=[32, 64]".into(), "discriminator.mfd.hidden_channels=[32, 32]".into()])
+        .with_overrides(&[
+            "discriminator.mfd.hop_lengths=[32, 64]".into(),
+            "discriminator.mfd.hidden_channels=[32, 32]".into(),
+        ])
         .unwrap();
     let objective = Objective::new(&cfg, 16_000, &device).unwrap();
     let mut disc = objective.build_discriminators(&device).unwrap();
@@ -60,8 +66,16 @@ fn one_generator_step_matches_pytorch() {
         ("fc1.weight", "fc_post1.weight", true),
         ("fc2.weight", "fc_post2.weight", true),
         ("acoustic_encoder.conv1.parametrizations.weight.original0", "acoustic_encoder.Dac.conv1.weight_g", false),
-        ("acoustic_encoder.block.0.res_unit1.conv1.parametrizations.weight.original1", "acoustic_encoder.Dac.block.0.res_unit1.conv1.weight_v", false),
-        ("acoustic_decoder.block.0.res_unit1.conv1.parametrizations.weight.original1", "acoustic_decoder.Dac.block.0.res_unit1.conv1.weight_v", false),
+        (
+            "acoustic_encoder.block.0.res_unit1.conv1.parametrizations.weight.original1",
+            "acoustic_encoder.Dac.block.0.res_unit1.conv1.weight_v",
+            false,
+        ),
+        (
+            "acoustic_decoder.block.0.res_unit1.conv1.parametrizations.weight.original1",
+            "acoustic_decoder.Dac.block.0.res_unit1.conv1.weight_v",
+            false,
+        ),
         ("acoustic_decoder.conv2.parametrizations.weight.original1", "acoustic_decoder.Dac.conv2.weight_v", false),
         ("encoder_semantic.conv.weight", "encoder_semantic.conv.weight", false),
         ("decoder_semantic.conv2.weight", "decoder_semantic.conv2.weight", false),
@@ -89,7 +103,10 @@ fn one_generator_step_matches_pytorch() {
             (max_abs_diff(ours.inner(), want.inner()), scale)
         };
         assert!(scale > 0.0, "{torch_name}: the reference gradient is zero, so the check would be empty");
-        assert!(err <= 1e-4 * scale.max(1.0), "gradient of {torch_name}: max abs error {err:.2e} (largest value {scale:.3e})");
+        assert!(
+            err <= 1e-4 * scale.max(1.0),
+            "gradient of {torch_name}: max abs error {err:.2e} (largest value {scale:.3e})"
+        );
         eprintln!("{torch_name}: max abs error {err:.2e}, largest {scale:.2e}");
     }
 }

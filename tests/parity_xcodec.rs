@@ -68,8 +68,11 @@ fn a_folded_file_holds_plain_weights_and_loads_into_weight_normed_convs() {
     let names: Vec<String> = file.names().into_iter().map(|s| s.to_string()).collect();
     assert!(names.iter().any(|n| n == "acoustic_encoder.block.0.conv1.weight"), "a folded fixture");
     assert!(!names.iter().any(|n| n.starts_with("acoustic_") && n.contains("original0")), "no acoustic weight norm");
-    let loaded = load_model(fixture("tiny_xcodec_hubert").to_str().unwrap(), None, Parts::All, &Device::flex()).unwrap();
-    let xcodec_builtin::AnyAcousticEncoder::Dac(encoder) = &loaded.codec.acoustic_encoder else { panic!("a DAC encoder") };
+    let loaded =
+        load_model(fixture("tiny_xcodec_hubert").to_str().unwrap(), None, Parts::All, &Device::flex()).unwrap();
+    let xcodec_builtin::AnyAcousticEncoder::Dac(encoder) = &loaded.codec.acoustic_encoder else {
+        panic!("a DAC encoder")
+    };
     let view = file.tensor("acoustic_encoder.block.0.conv1.weight").unwrap();
     let want: Vec<f32> = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
     let got: Vec<f32> = encoder.block[0].conv1.weight().into_data().try_into_vec::<f32>().unwrap();

@@ -15,20 +15,22 @@ const BANDWIDTH: f64 = 2.4;
 
 fn config(acoustic: &str, semantic: &str, extra: &[&str]) -> CodecConfig {
     let widths: &[&str] = match acoustic {
-        "dac" => &["acoustic.params.encoder_width=2", "acoustic.params.latent_dim=8", "acoustic.params.decoder_width=16"],
+        "dac" => {
+            &["acoustic.params.encoder_width=2", "acoustic.params.latent_dim=8", "acoustic.params.decoder_width=16"]
+        }
         _ => &["acoustic.params.num_filters=2", "acoustic.params.hidden_size=8"],
     };
-    let mut sets: Vec<String> = [
-        "quantizer.params.codebook_size=64",
-        "target_bandwidths_kbps=[0.3, 0.6, 2.4]",
-    ]
-    .iter()
-    .chain(widths)
-    .chain(extra)
-    .map(|s| s.to_string())
-    .collect();
+    let mut sets: Vec<String> = ["quantizer.params.codebook_size=64", "target_bandwidths_kbps=[0.3, 0.6, 2.4]"]
+        .iter()
+        .chain(widths)
+        .chain(extra)
+        .map(|s| s.to_string())
+        .collect();
     if semantic != "none" {
-        sets.push(format!("semantic.params.pretrained=\"{}\"", fixture(&format!("teachers/{semantic}_base")).display()));
+        sets.push(format!(
+            "semantic.params.pretrained=\"{}\"",
+            fixture(&format!("teachers/{semantic}_base")).display()
+        ));
     }
     CodecConfig::with_parts(acoustic, semantic, "rvq").unwrap().with_overrides(&sets).unwrap()
 }
@@ -128,7 +130,10 @@ fn codecs_that_cannot_stream_say_why() {
     // DAC is non-causal: neither side streams.
     let dac = build(&config("dac", "none", &[]), &device).unwrap();
     let err = dac.encode_step(chunk.clone(), BANDWIDTH, &mut CodecStream::default()).unwrap_err().to_string();
-    assert!(err.contains("encoder cannot stream (non-causal") && err.contains("soundstream") && !err.contains('\n'), "{err}");
+    assert!(
+        err.contains("encoder cannot stream (non-causal") && err.contains("soundstream") && !err.contains('\n'),
+        "{err}"
+    );
     let err = dac.decode_step(codes.clone(), &mut CodecStream::default()).unwrap_err().to_string();
     assert!(err.contains("decoder cannot stream (non-causal"), "{err}");
 

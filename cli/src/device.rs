@@ -7,7 +7,13 @@ use burn::tensor::Device;
 /// `cpu` (the flex backend), `wgpu[:N]` or `cuda[:N]` where compiled in.
 pub fn parse(spec: &str) -> Result<Device> {
     let (kind, index) = match spec.split_once(':') {
-        Some((k, i)) => (k, Some(i.parse::<usize>().map_err(|_| anyhow::anyhow!("--device {spec}: the index after ':' must be a number"))?)),
+        Some((k, i)) => (
+            k,
+            Some(
+                i.parse::<usize>()
+                    .map_err(|_| anyhow::anyhow!("--device {spec}: the index after ':' must be a number"))?,
+            ),
+        ),
         None => (spec, None),
     };
     match kind {
@@ -30,7 +36,9 @@ pub fn parse(spec: &str) -> Result<Device> {
 /// The error for a backend that was not compiled in.
 #[cfg(any(not(feature = "wgpu"), not(feature = "cuda")))]
 fn missing_feature(spec: &str, kind: &str) -> Result<Device> {
-    bail!("--device {spec}: this xcodec was built without the '{kind}' feature; rebuild with `cargo build --release --features {kind}`")
+    bail!(
+        "--device {spec}: this xcodec was built without the '{kind}' feature; rebuild with `cargo build --release --features {kind}`"
+    )
 }
 
 #[cfg(test)]

@@ -10,7 +10,10 @@ pub fn print<P: ExtraParts>(model: &LoadedModel<P>) {
     let q = &codec.quantizer;
     let frame_rate = codec.frame_rate_hz();
     println!("model:        {}{}", model.source, if cfg.decoder_only { " (decoder only)" } else { "" });
-    println!("parts:        acoustic {}, semantic {}, quantizer {}", cfg.acoustic.name, cfg.semantic.name, cfg.quantizer.name);
+    println!(
+        "parts:        acoustic {}, semantic {}, quantizer {}",
+        cfg.acoustic.name, cfg.semantic.name, cfg.quantizer.name
+    );
     println!("sample rate:  {} Hz", codec.sample_rate_hz);
     println!("hop:          {} samples", codec.acoustic_encoder.hop_length());
     println!("frame rate:   {frame_rate} Hz");

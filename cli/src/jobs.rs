@@ -209,7 +209,10 @@ impl Progress {
                     // One line per failure, above the bar.
                     Outcome::Failed(reason) => self.bar.suspend(|| eprintln!("xcodec: {reason}")),
                     Outcome::Done { clipped, .. } if *clipped > 0 => self.bar.suspend(|| {
-                        eprintln!("xcodec: {}: {clipped} samples clipped to [-1, 1] (use --sample-format f32 to keep them)", input.display())
+                        eprintln!(
+                            "xcodec: {}: {clipped} samples clipped to [-1, 1] (use --sample-format f32 to keep them)",
+                            input.display()
+                        )
                     }),
                     _ => {}
                 }

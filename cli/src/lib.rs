@@ -174,14 +174,23 @@ fn dispatch<P: ExtraParts>(cli: Cli) -> anyhow::Result<()> {
             let mut loaded = load::<P>(&model, &source, parts)?;
             loaded.config.decoder_only = decoder_only;
             xcodec_builtin::save_model_dir(&output, &loaded.config, &loaded.codec)?;
-            println!("converted {} -> {}{}", loaded.source, output.display(), if decoder_only { " (decoder only)" } else { "" });
+            println!(
+                "converted {} -> {}{}",
+                loaded.source,
+                output.display(),
+                if decoder_only { " (decoder only)" } else { "" }
+            );
             Ok(())
         }
         Command::Train(args) => train::run::<P>(&args),
     }
 }
 
-fn load<P: ExtraParts>(model: &str, source: &ModelArgs, parts: Parts) -> anyhow::Result<xcodec_builtin::LoadedModel<P>> {
+fn load<P: ExtraParts>(
+    model: &str,
+    source: &ModelArgs,
+    parts: Parts,
+) -> anyhow::Result<xcodec_builtin::LoadedModel<P>> {
     let device = device::parse(&source.device)?;
     Ok(Models::<P>::load(model, source.yaml.as_deref(), parts, &device)?)
 }

@@ -5,9 +5,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use xcodec_builtin::ExtraParts;
+use xcodec_trainer::TrainConfig;
 use xcodec_trainer::metrics::Record;
 use xcodec_trainer::train::{Event, RUN_CONFIG, TrainOptions};
-use xcodec_trainer::TrainConfig;
 
 /// `xcodec train` arguments.
 #[derive(clap::Args)]
@@ -44,11 +44,17 @@ pub fn run<P: ExtraParts>(args: &TrainArgs) -> anyhow::Result<()> {
     }
     let base = if args.resume {
         if args.config.is_some() || args.model.is_some() {
-            anyhow::bail!("--resume continues the run in {} with its own train.toml and model; drop --config/--model (change values with --set)", args.output.display());
+            anyhow::bail!(
+                "--resume continues the run in {} with its own train.toml and model; drop --config/--model (change values with --set)",
+                args.output.display()
+            );
         }
         let path = args.output.join(RUN_CONFIG);
         if !path.is_file() {
-            anyhow::bail!("{}: no {RUN_CONFIG} here, so nothing to resume; start the run without --resume", args.output.display());
+            anyhow::bail!(
+                "{}: no {RUN_CONFIG} here, so nothing to resume; start the run without --resume",
+                args.output.display()
+            );
         }
         TrainConfig::load(&path)?
     } else {
@@ -60,10 +66,13 @@ pub fn run<P: ExtraParts>(args: &TrainArgs) -> anyhow::Result<()> {
     };
     let config = base.with_overrides(&sets)?;
     if config.data.train_list.as_os_str().is_empty() {
-        anyhow::bail!("no training data: set data.train_list (a text file with one audio path a line), e.g. --set data.train_list=train.txt");
+        anyhow::bail!(
+            "no training data: set data.train_list (a text file with one audio path a line), e.g. --set data.train_list=train.txt"
+        );
     }
     let devices = args.devices.split(',').map(|d| device::parse(d.trim())).collect::<anyhow::Result<Vec<_>>>()?;
-    let opts = TrainOptions { config, model: args.model.clone(), run_dir: args.output.clone(), resume: args.resume, devices };
+    let opts =
+        TrainOptions { config, model: args.model.clone(), run_dir: args.output.clone(), resume: args.resume, devices };
     let mut bar = ProgressBar::hidden();
     let summary = xcodec_trainer::train::train::<P>(opts, &mut |event| report(&mut bar, event))?;
     bar.finish_and_clear();
@@ -90,7 +99,10 @@ fn report(bar: &mut ProgressBar, event: Event) {
             );
             if std::io::stderr().is_terminal() {
                 *bar = ProgressBar::with_draw_target(Some(end.saturating_sub(start)), ProgressDrawTarget::stderr());
-                bar.set_style(ProgressStyle::with_template("{bar:30} step {pos}/{len} {msg} [{elapsed_precise} < {eta}]").expect("valid template"));
+                bar.set_style(
+                    ProgressStyle::with_template("{bar:30} step {pos}/{len} {msg} [{elapsed_precise} < {eta}]")
+                        .expect("valid template"),
+                );
             }
         }
         Event::Step(record) => {

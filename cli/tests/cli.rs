@@ -68,7 +68,10 @@ fn unknown_names_get_one_line_with_the_alternatives_and_exit_2() {
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("unknown acoustic 'dca'") && stderr.contains("registered acoustic parts are dac"), "{stderr}");
+    assert!(
+        stderr.contains("unknown acoustic 'dca'") && stderr.contains("registered acoustic parts are dac"),
+        "{stderr}"
+    );
     assert!(stderr.contains("did you mean 'dac'"), "{stderr}");
     assert!(!out_dir.exists(), "nothing written on error");
 }
@@ -137,7 +140,10 @@ fn build_with_a_cached_pretrained_teacher_takes_its_shape_and_weights() {
             .unwrap();
         assert!(out.status.success(), "{part}: {:?}", text(&out));
         let config = std::fs::read_to_string(model.join("config.toml")).unwrap();
-        assert!(config.contains(&format!("pretrained = \"{repo_id}\"")) && config.contains("hidden_size = 32"), "{config}");
+        assert!(
+            config.contains(&format!("pretrained = \"{repo_id}\"")) && config.contains("hidden_size = 32"),
+            "{config}"
+        );
         assert_eq!(encodes_and_decodes(&model), 32, "{part}: the teacher has the cached model's width");
     }
 }
@@ -171,5 +177,8 @@ fn build_with_a_random_teacher_and_the_missing_weights_error() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("facebook/hubert-base-ls960") && stderr.contains("HF_HUB_OFFLINE"), "{stderr}");
-    assert!(stderr.contains("semantic.params.pretrained=") && stderr.contains("local directory"), "the way on offline: {stderr}");
+    assert!(
+        stderr.contains("semantic.params.pretrained=") && stderr.contains("local directory"),
+        "the way on offline: {stderr}"
+    );
 }

@@ -64,7 +64,12 @@ fn batched_codes_equal_single_file_codes() {
     let clip = repo().join("tests/data/speech_en_16k.wav");
     let mut reader = hound::WavReader::open(&clip).unwrap();
     let samples: Vec<i16> = reader.samples::<i16>().map(|s| s.unwrap()).collect();
-    let spec = hound::WavSpec { channels: 1, sample_rate: 16000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     for (i, (start, len)) in [(0, 32000), (20000, 32000), (50000, 32000), (70000, 25000)].into_iter().enumerate() {
         let mut w = hound::WavWriter::create(inputs.join(format!("part{i}.wav")), spec).unwrap();
         samples[start..start + len].iter().for_each(|&s| w.write_sample(s).unwrap());
@@ -73,7 +78,16 @@ fn batched_codes_equal_single_file_codes() {
     let mut runs = vec![];
     for batch in ["1", "3"] {
         let out_dir = dir.path().join(format!("b{batch}"));
-        let out = xcodec(&["encode", "--model", &model(), "--batch-size", batch, "-o", out_dir.to_str().unwrap(), inputs.to_str().unwrap()]);
+        let out = xcodec(&[
+            "encode",
+            "--model",
+            &model(),
+            "--batch-size",
+            batch,
+            "-o",
+            out_dir.to_str().unwrap(),
+            inputs.to_str().unwrap(),
+        ]);
         assert!(out.status.success(), "{}", stderr(&out));
         runs.push(out_dir);
     }
@@ -94,7 +108,8 @@ fn bad_inputs_fail_alone_with_their_reason() {
     std::fs::write(d.join("fake.mp3"), b"ID3 but then nothing that decodes as mpeg audio frames at all......").unwrap();
     let flac = std::fs::read(repo().join("tests/data/speech_en_44k_stereo.flac")).unwrap();
     std::fs::write(d.join("truncated.flac"), &flac[..flac.len() / 3]).unwrap();
-    let spec = |fmt, bits| hound::WavSpec { channels: 1, sample_rate: 16000, bits_per_sample: bits, sample_format: fmt };
+    let spec =
+        |fmt, bits| hound::WavSpec { channels: 1, sample_rate: 16000, bits_per_sample: bits, sample_format: fmt };
     let mut w = hound::WavWriter::create(d.join("nan.wav"), spec(hound::SampleFormat::Float, 32)).unwrap();
     (0..8000).for_each(|i| w.write_sample(if i == 4000 { f32::NAN } else { 0.1f32 }).unwrap());
     w.finalize().unwrap();
@@ -112,7 +127,8 @@ fn bad_inputs_fail_alone_with_their_reason() {
         ("no_samples.wav", ""),
     ];
     let out_dir = d.join("codes");
-    let mut args: Vec<String> = vec!["encode".into(), "--model".into(), model(), "-o".into(), out_dir.display().to_string()];
+    let mut args: Vec<String> =
+        vec!["encode".into(), "--model".into(), model(), "-o".into(), out_dir.display().to_string()];
     args.push(good.display().to_string());
     args.extend(cases.iter().map(|(f, _)| d.join(f).display().to_string()));
     args.push(d.join("too_short.wav").display().to_string());
@@ -126,7 +142,11 @@ fn bad_inputs_fail_alone_with_their_reason() {
         assert!(line.contains(needle), "{file}: {line}");
         assert!(!out_dir.join(Path::new(file).with_extension("npy")).exists(), "{file}: no output for a failed file");
     }
-    assert_eq!(err.lines().filter(|l| l.starts_with("xcodec: ")).count(), 9, "one line per failure + the count:\n{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("xcodec: ")).count(),
+        9,
+        "one line per failure + the count:\n{err}"
+    );
 
     // Decoding: a good codes file next to bad ones.
     let codes = d.join("decode_in");
@@ -134,7 +154,8 @@ fn bad_inputs_fail_alone_with_their_reason() {
     std::fs::copy(out_dir.join("music_chords_16k.npy"), codes.join("good.npy")).unwrap();
     write_npy(&codes.join("range.npy"), &[40u16, 1, 2, 3], &[1, 4]);
     write_npy(&codes.join("nine.npy"), &[1u16; 18], &[9, 2]);
-    std::fs::write(codes.join("float.npy"), npy_header("<f4", &[1, 2]).into_iter().chain([0u8; 8]).collect::<Vec<_>>()).unwrap();
+    std::fs::write(codes.join("float.npy"), npy_header("<f4", &[1, 2]).into_iter().chain([0u8; 8]).collect::<Vec<_>>())
+        .unwrap();
     std::fs::write(codes.join("junk.safetensors"), b"not safetensors").unwrap();
     let audio = d.join("audio");
     let out = xcodec(&["decode", "--model", &model(), "-o", audio.to_str().unwrap(), codes.to_str().unwrap()]);
@@ -148,7 +169,8 @@ fn bad_inputs_fail_alone_with_their_reason() {
     }
 
     // A bandwidth the model does not offer fails the run up front, naming the valid ones.
-    let out = xcodec(&["encode", "--model", &model(), "--bandwidth", "3", "-o", d.to_str().unwrap(), good.to_str().unwrap()]);
+    let out =
+        xcodec(&["encode", "--model", &model(), "--bandwidth", "3", "-o", d.to_str().unwrap(), good.to_str().unwrap()]);
     assert!(stderr(&out).contains("0.25, 0.5, 0.75, 1, 2"), "{}", stderr(&out));
 }
 
@@ -176,7 +198,18 @@ fn skip_existing_resumes_and_safetensors_keeps_the_length() {
     let dir = tempfile::tempdir().unwrap();
     let clip = repo().join("tests/data/speech_fr_8k.ogg");
     let codes = dir.path().join("codes");
-    let args = ["encode", "--model", &model(), "--format", "safetensors", "--bandwidth", "0.5", "-o", codes.to_str().unwrap(), clip.to_str().unwrap()];
+    let args = [
+        "encode",
+        "--model",
+        &model(),
+        "--format",
+        "safetensors",
+        "--bandwidth",
+        "0.5",
+        "-o",
+        codes.to_str().unwrap(),
+        clip.to_str().unwrap(),
+    ];
     assert!(xcodec(&args).status.success());
     let st = codes.join("speech_fr_8k.safetensors");
     let before = std::fs::metadata(&st).unwrap().modified().unwrap();
@@ -186,7 +219,16 @@ fn skip_existing_resumes_and_safetensors_keeps_the_length() {
     assert!(stdout(&out).contains("1 skipped"), "{}", stdout(&out));
     assert_eq!(std::fs::metadata(&st).unwrap().modified().unwrap(), before);
     let audio = dir.path().join("audio");
-    let out = xcodec(&["decode", "--model", &model(), "--sample-format", "f32", "-o", audio.to_str().unwrap(), st.to_str().unwrap()]);
+    let out = xcodec(&[
+        "decode",
+        "--model",
+        &model(),
+        "--sample-format",
+        "f32",
+        "-o",
+        audio.to_str().unwrap(),
+        st.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let reader = hound::WavReader::open(audio.join("speech_fr_8k.wav")).unwrap();
     assert_eq!(reader.spec().sample_format, hound::SampleFormat::Float);

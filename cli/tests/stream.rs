@@ -42,7 +42,12 @@ fn stderr(out: &Output) -> String {
 fn build(dir: &Path) -> String {
     let model = dir.join("model");
     let m = model.to_str().unwrap();
-    let sets = ["acoustic.params.num_filters=2", "acoustic.params.hidden_size=8", "quantizer.params.codebook_size=64", "target_bandwidths_kbps=[0.3, 0.6, 2.4]"];
+    let sets = [
+        "acoustic.params.num_filters=2",
+        "acoustic.params.hidden_size=8",
+        "quantizer.params.codebook_size=64",
+        "target_bandwidths_kbps=[0.3, 0.6, 2.4]",
+    ];
     let mut args = vec!["build", "--acoustic", "soundstream", "--semantic", "none", "-o", m];
     sets.iter().for_each(|s| args.extend(["--set", s]));
     ok(xcodec(&args));
@@ -56,7 +61,8 @@ fn clip() -> Vec<i16> {
         .map(|i| {
             seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             let t = i as f32 / 16000.0;
-            let x = 0.3 * (2.0 * std::f32::consts::PI * 220.0 * t).sin() + 0.2 * (2.0 * std::f32::consts::PI * 331.0 * t).sin();
+            let x = 0.3 * (2.0 * std::f32::consts::PI * 220.0 * t).sin()
+                + 0.2 * (2.0 * std::f32::consts::PI * 331.0 * t).sin();
             ((x + (seed >> 16) as f32 / 65536.0 * 0.02 - 0.01) * 32767.0) as i16
         })
         .collect()
@@ -81,7 +87,12 @@ fn streamed_codes_and_audio_equal_offline_through_pipes_and_files() {
     let model = build(d);
     let samples = clip();
     let wav = d.join("clip.wav");
-    let spec = hound::WavSpec { channels: 1, sample_rate: 16000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut w = hound::WavWriter::create(&wav, spec).unwrap();
     samples.iter().for_each(|&s| w.write_sample(s).unwrap());
     w.finalize().unwrap();
@@ -106,12 +117,23 @@ fn streamed_codes_and_audio_equal_offline_through_pipes_and_files() {
     assert!(stderr(&out).contains("encoded 101 frames x 8 codebooks"), "{}", stderr(&out));
     let streamed = le_u16(&out.stdout);
     assert_eq!(streamed.len(), 8 * 101);
-    let transposed: Vec<u16> = (0..101).flat_map(|f| (0..8).map(move |q| (q, f))).map(|(q, f)| offline[q * 101 + f]).collect();
+    let transposed: Vec<u16> =
+        (0..101).flat_map(|f| (0..8).map(move |q| (q, f))).map(|(q, f)| offline[q * 101 + f]).collect();
     assert!(streamed == transposed, "streamed codes differ from offline");
     // A WAV file in and a codes file out, other chunk sizes: the same bytes.
     for chunk in ["1", "7"] {
         let codes_file = d.join(format!("codes{chunk}.u16"));
-        ok(xcodec(&["encode", "--model", &model, "--stream", "--chunk-frames", chunk, "-o", &path(&codes_file), &path(&wav)]));
+        ok(xcodec(&[
+            "encode",
+            "--model",
+            &model,
+            "--stream",
+            "--chunk-frames",
+            chunk,
+            "-o",
+            &path(&codes_file),
+            &path(&wav),
+        ]));
         assert!(std::fs::read(&codes_file).unwrap() == out.stdout, "chunks of {chunk}: codes differ");
     }
 
@@ -123,12 +145,25 @@ fn streamed_codes_and_audio_equal_offline_through_pipes_and_files() {
     // To a WAV file (header completed at the end) and to a WAV on stdout (header of unknown length).
     let out_wav = d.join("streamed.wav");
     let codes_file = d.join("codes7.u16");
-    ok(xcodec(&["decode", "--model", &model, "--stream", "--sample-format", "f32", "-o", &path(&out_wav), &path(&codes_file)]));
+    ok(xcodec(&[
+        "decode",
+        "--model",
+        &model,
+        "--stream",
+        "--sample-format",
+        "f32",
+        "-o",
+        &path(&out_wav),
+        &path(&codes_file),
+    ]));
     let from_file: Vec<f32> = hound::WavReader::open(&out_wav).unwrap().samples::<f32>().map(|s| s.unwrap()).collect();
     assert_eq!(from_file.len(), decoded.len());
     assert!(from_file == decoded, "the WAV differs from the raw stream by {}", max_diff(&from_file, &decoded));
     let piped_wav = ok(piped(&["decode", "--model", &model, "--stream", "-", "-o", "-"], out.stdout)).stdout;
-    assert_eq!((&piped_wav[..4], &piped_wav[36..40], piped_wav.len()), (&b"RIFF"[..], &b"data"[..], 44 + 2 * decoded.len()));
+    assert_eq!(
+        (&piped_wav[..4], &piped_wav[36..40], piped_wav.len()),
+        (&b"RIFF"[..], &b"data"[..], 44 + 2 * decoded.len())
+    );
 }
 
 #[test]

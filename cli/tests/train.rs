@@ -30,7 +30,11 @@ fn setup(dir: &Path) -> (PathBuf, Vec<String>) {
         .unwrap());
     assert!(model.join("train.toml").is_file(), "build writes a train.toml to fill in");
     let list = dir.join("train.txt");
-    std::fs::write(&list, [data("speech_en_16k.wav"), data("speech_de_22k.mp3"), data("music_chords_16k.wav")].join("\n")).unwrap();
+    std::fs::write(
+        &list,
+        [data("speech_en_16k.wav"), data("speech_de_22k.mp3"), data("music_chords_16k.wav")].join("\n"),
+    )
+    .unwrap();
     let sets = [
         format!("data.train_list={}", list.display()),
         "data.segment_samples=3200".into(),
@@ -65,14 +69,16 @@ fn sigkill_and_resume_gives_the_uninterrupted_losses() {
     let (model, sets) = setup(dir.path());
     let train = |run: &Path| {
         let mut c = xcodec();
-        c.args(["train", "--model", model.to_str().unwrap(), "--max-steps", "12", "-o", run.to_str().unwrap()]).args(&sets);
+        c.args(["train", "--model", model.to_str().unwrap(), "--max-steps", "12", "-o", run.to_str().unwrap()])
+            .args(&sets);
         c
     };
     let straight = dir.path().join("straight");
     ok(train(&straight).output().unwrap());
 
     let killed = dir.path().join("killed");
-    let mut child = train(&killed).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let mut child =
+        train(&killed).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
     let first = killed.join("checkpoints/step-00000004/state.json");
     let start = Instant::now();
     while !first.exists() {
@@ -89,7 +95,13 @@ fn sigkill_and_resume_gives_the_uninterrupted_losses() {
     for entry in std::fs::read_dir(killed.join("checkpoints")).unwrap().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with("step-") {
-            for f in ["config.toml", "model.safetensors", "discriminators.safetensors", "optimizer_generator.bpk", "state.json"] {
+            for f in [
+                "config.toml",
+                "model.safetensors",
+                "discriminators.safetensors",
+                "optimizer_generator.bpk",
+                "state.json",
+            ] {
                 assert!(entry.path().join(f).is_file(), "{name}/{f} missing");
             }
         } else {
@@ -111,7 +123,13 @@ fn sigkill_and_resume_gives_the_uninterrupted_losses() {
     // The last checkpoint is a model directory `encode` takes.
     let codes = dir.path().join("codes");
     ok(xcodec()
-        .args(["encode", "--model", killed.join("checkpoints/step-00000012").to_str().unwrap(), "-o", codes.to_str().unwrap()])
+        .args([
+            "encode",
+            "--model",
+            killed.join("checkpoints/step-00000012").to_str().unwrap(),
+            "-o",
+            codes.to_str().unwrap(),
+        ])
         .arg(data("speech_en_16k.wav"))
         .output()
         .unwrap());
@@ -123,7 +141,8 @@ fn train_errors_name_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let (model, _) = setup(dir.path());
     let run = dir.path().join("run");
-    let out = xcodec().args(["train", "--model", model.to_str().unwrap(), "-o", run.to_str().unwrap()]).output().unwrap();
+    let out =
+        xcodec().args(["train", "--model", model.to_str().unwrap(), "-o", run.to_str().unwrap()]).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("data.train_list"), "{err}");
     assert!(!run.exists(), "nothing written for a run that cannot start");

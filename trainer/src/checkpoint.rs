@@ -142,9 +142,9 @@ pub fn load<Disc: Module, P: ExtraParts>(
     let disc_path = dir.join(DISCRIMINATORS);
     let mut discriminators = discriminators;
     let mut store = SafetensorsStore::from_file(&disc_path).skip_enum_variants(true);
-    discriminators
-        .load_from(&mut store)
-        .map_err(|e| io_err(&disc_path, "cannot load the discriminators (was the [discriminator] config changed?)", e))?;
+    discriminators.load_from(&mut store).map_err(|e| {
+        io_err(&disc_path, "cannot load the discriminators (was the [discriminator] config changed?)", e)
+    })?;
     let discriminators = crate::grads::restore_param_ids(discriminators, &state.discriminator_ids);
     let [og, od] = fresh_optims;
     let load_optim = |optim: ModuleOptimizer, name: &str| {

@@ -33,7 +33,8 @@ fn series(records: &[Record]) -> Vec<(String, String)> {
     for r in records {
         for (name, _) in &r.values {
             let key = (r.kind.clone(), name.clone());
-            let skip = matches!(name.as_str(), "lr" | "seconds" | "n_q" | "grad_norm_generator" | "grad_norm_discriminators");
+            let skip =
+                matches!(name.as_str(), "lr" | "seconds" | "n_q" | "grad_norm_generator" | "grad_norm_discriminators");
             if !skip && !out.contains(&key) {
                 out.push(key);
             }
@@ -64,7 +65,8 @@ pub fn plot(records: &[Record], path: &Path) -> Result<()> {
                 .filter_map(|r| Some((r.step as f64, r.get(name)?)))
                 .filter(|(_, v)| v.is_finite())
                 .collect();
-            draw_panel(panel, &format!("{kind} {name}"), &points, labels).map_err(|e| XcodecError::file(path, format!("cannot plot: {e}")))?;
+            draw_panel(panel, &format!("{kind} {name}"), &points, labels)
+                .map_err(|e| XcodecError::file(path, format!("cannot plot: {e}")))?;
         }
         root.present().map_err(|e| XcodecError::file(path, format!("cannot plot: {e}")))?;
     }
@@ -81,7 +83,12 @@ pub fn plot(records: &[Record], path: &Path) -> Result<()> {
 
 type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
-fn draw_panel(area: &DrawingArea<BitMapBackend, plotters::coord::Shift>, title: &str, points: &[(f64, f64)], labels: bool) -> DrawResult {
+fn draw_panel(
+    area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
+    title: &str,
+    points: &[(f64, f64)],
+    labels: bool,
+) -> DrawResult {
     if points.is_empty() {
         return Ok(());
     }
@@ -111,7 +118,11 @@ mod tests {
     #[test]
     fn plots_a_png_with_one_panel_per_series() {
         let records: Vec<Record> = (0..20)
-            .map(|s| Record { step: s, kind: "train".into(), values: vec![("loss".into(), 1.0 / (1.0 + s as f64)), ("lr".into(), 1e-4)] })
+            .map(|s| Record {
+                step: s,
+                kind: "train".into(),
+                values: vec![("loss".into(), 1.0 / (1.0 + s as f64)), ("lr".into(), 1e-4)],
+            })
             .chain([Record { step: 10, kind: "valid".into(), values: vec![("mel_distance".into(), 2.0)] }])
             .collect();
         assert_eq!(series(&records), vec![("train".into(), "loss".into()), ("valid".into(), "mel_distance".into())]);

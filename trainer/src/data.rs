@@ -35,7 +35,10 @@ impl AudioList {
             }
             let path = base.join(line);
             if !path.is_file() {
-                return Err(XcodecError::file(list, format!("line {}: no such audio file '{}'", n + 1, path.display())));
+                return Err(XcodecError::file(
+                    list,
+                    format!("line {}: no such audio file '{}'", n + 1, path.display()),
+                ));
             }
             files.push(path);
         }

@@ -130,11 +130,21 @@ impl MultiResolutionStftLoss {
     /// any split of a batch into shards sums to the same loss and gradients. For one example it equals
     /// ParallelWaveGAN's `||S_real - S_fake||_F / ||S_real||_F`; for more, the numerator is the mean of the
     /// examples' norms rather than the norm of all of them.
-    pub fn forward_flat_with_norms(&self, fake: Tensor<2>, real: Tensor<2>, norms: &ReferenceNorms, group: usize) -> Result<StftLossTerms> {
+    pub fn forward_flat_with_norms(
+        &self,
+        fake: Tensor<2>,
+        real: Tensor<2>,
+        norms: &ReferenceNorms,
+        group: usize,
+    ) -> Result<StftLossTerms> {
         let group = group.max(1);
         let examples = fake.dims()[0] / group;
         if norms.0.len() != self.stfts.len() {
-            return Err(XcodecError::Input(format!("STFT loss: {} reference norms for {} resolutions", norms.0.len(), self.stfts.len())));
+            return Err(XcodecError::Input(format!(
+                "STFT loss: {} reference norms for {} resolutions",
+                norms.0.len(),
+                self.stfts.len()
+            )));
         }
         let mut sc = Vec::with_capacity(self.stfts.len());
         let mut mag = Vec::with_capacity(self.stfts.len());
@@ -205,12 +215,22 @@ impl SubbandStftLoss {
 
     /// [`Self::forward`] with batch-wide spectral-convergence denominators (see
     /// [`MultiResolutionStftLoss::forward_flat_with_norms`]).
-    pub fn forward_with_norms(&self, fake: Tensor<3>, real: Tensor<3>, norms: &ReferenceNorms) -> Result<StftLossTerms> {
+    pub fn forward_with_norms(
+        &self,
+        fake: Tensor<3>,
+        real: Tensor<3>,
+        norms: &ReferenceNorms,
+    ) -> Result<StftLossTerms> {
         check_pair(&fake, &real)?;
         let fake = self.pqmf.analysis(fake)?;
         let real = self.pqmf.analysis(real)?;
         let [batch, bands, len] = fake.dims();
-        self.stft.forward_flat_with_norms(fake.reshape([batch * bands, len]), real.reshape([batch * bands, len]), norms, bands)
+        self.stft.forward_flat_with_norms(
+            fake.reshape([batch * bands, len]),
+            real.reshape([batch * bands, len]),
+            norms,
+            bands,
+        )
     }
 }
 
@@ -296,7 +316,13 @@ impl MultiScaleMelLoss {
                 MelSpectrogram::new(&mel, device)
             })
             .collect::<Result<_>>()?;
-        Ok(Self { mels, clamp_eps: cfg.clamp_eps, pow: cfg.pow, log_weight: cfg.log_weight, mag_weight: cfg.mag_weight })
+        Ok(Self {
+            mels,
+            clamp_eps: cfg.clamp_eps,
+            pow: cfg.pow,
+            log_weight: cfg.log_weight,
+            mag_weight: cfg.mag_weight,
+        })
     }
 
     /// Loss between `[batch, 1, samples]` generated and target audio.
@@ -307,7 +333,9 @@ impl MultiScaleMelLoss {
         for mel in &self.mels {
             let fake_mel = mel.forward(fake.clone())?;
             let real_mel = mel.forward(real.clone())?;
-            let log = |m: Tensor<3>| m.clamp_min(self.clamp_eps).powf_scalar(self.pow).log().div_scalar(std::f64::consts::LN_10);
+            let log = |m: Tensor<3>| {
+                m.clamp_min(self.clamp_eps).powf_scalar(self.pow).log().div_scalar(std::f64::consts::LN_10)
+            };
             let mut term = (log(fake_mel.clone()) - log(real_mel.clone())).abs().mean().mul_scalar(self.log_weight);
             if self.mag_weight != 0.0 {
                 term = term + (fake_mel - real_mel).abs().mean().mul_scalar(self.mag_weight);
@@ -343,7 +371,11 @@ fn reduce(terms: Vec<Tensor<1>>, reduction: Reduction, what: &str) -> Result<Ten
 
 fn check_outputs(real: &[DiscriminatorOutput], fake: &[DiscriminatorOutput], what: &str) -> Result<()> {
     if real.len() != fake.len() {
-        return Err(XcodecError::Input(format!("{what}: {} real outputs but {} generated ones", real.len(), fake.len())));
+        return Err(XcodecError::Input(format!(
+            "{what}: {} real outputs but {} generated ones",
+            real.len(),
+            fake.len()
+        )));
     }
     Ok(())
 }

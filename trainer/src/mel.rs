@@ -65,9 +65,8 @@ pub fn htk_mel_filterbank(sample_rate: usize, n_freqs: usize, n_mels: usize) -> 
     let fmax = (sample_rate / 2) as f64;
     let freqs: Vec<f64> = linspace(0.0, fmax, n_freqs).collect();
     let to_mel = |f: f64| 2595.0 * (1.0 + f / 700.0).log10();
-    let edges: Vec<f64> = linspace(to_mel(0.0), to_mel(fmax), n_mels + 2)
-        .map(|m| 700.0 * (10f64.powf(m / 2595.0) - 1.0))
-        .collect();
+    let edges: Vec<f64> =
+        linspace(to_mel(0.0), to_mel(fmax), n_mels + 2).map(|m| 700.0 * (10f64.powf(m / 2595.0) - 1.0)).collect();
     triangles(&edges, &freqs).into_iter().flat_map(|row| row.into_iter().map(|w| w.clamp(1e-6, 1.0) as f32)).collect()
 }
 

@@ -44,7 +44,11 @@ impl Record {
         let Value::Object(m) = serde_json::from_str(line).ok()? else { return None };
         let step = m.get("step")?.as_u64()?;
         let kind = m.get("kind")?.as_str()?.to_string();
-        let values = m.iter().filter(|(k, _)| *k != "step" && *k != "kind").filter_map(|(k, v)| Some((k.clone(), v.as_f64()?))).collect();
+        let values = m
+            .iter()
+            .filter(|(k, _)| *k != "step" && *k != "kind")
+            .filter_map(|(k, v)| Some((k.clone(), v.as_f64()?)))
+            .collect();
         Some(Self { step, kind, values })
     }
 }
@@ -105,7 +109,10 @@ mod tests {
         write!(f, "{{\"step\": 6, \"ki").unwrap();
         let mut log = MetricsLog::open(&path, Some(3)).unwrap();
         log.append(&rec(4, "valid", 0.5)).unwrap();
-        assert_eq!(read_records(&path), vec![rec(1, "train", 1.0), rec(2, "train", 2.0), rec(3, "train", 3.0), rec(4, "valid", 0.5)]);
+        assert_eq!(
+            read_records(&path),
+            vec![rec(1, "train", 1.0), rec(2, "train", 2.0), rec(3, "train", 3.0), rec(4, "valid", 0.5)]
+        );
         assert_eq!(read_records(&path)[3].get("loss"), Some(0.5));
     }
 }

@@ -3,8 +3,8 @@
 //! takes its denominators from the whole step's batch ([`StepNorms`], computed once from the target audio)
 //! — so splitting a batch across micro-batches or devices gives the same loss and gradients.
 
-pub use crate::discriminators::{DiscriminatorConfig, Discriminators};
 use crate::config::TrainConfig;
+pub use crate::discriminators::{DiscriminatorConfig, Discriminators};
 use crate::losses::{
     MultiResolutionStftLoss, MultiScaleMelLoss, MultiScaleMelLossConfig, ReferenceNorms, StftLossTerms,
     SubbandStftLoss, feature_matching_loss, lsgan_discriminator_loss, lsgan_generator_loss,
@@ -36,7 +36,6 @@ pub struct StepNorms {
 fn value(t: &Tensor<1>) -> f64 {
     t.clone().into_scalar::<f64>()
 }
-
 
 impl Objective {
     /// Builds the losses of `cfg` for audio at `sample_rate_hz`.
@@ -99,7 +98,11 @@ impl Objective {
             terms.push(("stft", w.stft, self.stft.forward_flat_with_norms(f, r, &norms.stft, 1)?.total()));
         }
         if let (Some(sub), Some(sub_norms)) = (&self.subband, &norms.subband) {
-            terms.push(("subband_stft", w.subband_stft, sub.forward_with_norms(fake.clone(), real.clone(), sub_norms)?.total()));
+            terms.push((
+                "subband_stft",
+                w.subband_stft,
+                sub.forward_with_norms(fake.clone(), real.clone(), sub_norms)?.total(),
+            ));
         }
         if let Some(mel) = &self.mel {
             terms.push(("mel", w.mel, mel.forward(fake.clone(), real.clone())?));
@@ -127,13 +130,22 @@ impl Objective {
             }
         }
         let mut named: Vec<Named> = terms.iter().map(|(n, _, t)| (n.to_string(), value(t))).collect();
-        let total = terms.into_iter().map(|(_, weight, t)| t * weight).reduce(|a, b| a + b).expect("the commitment or a reconstruction loss is on");
+        let total = terms
+            .into_iter()
+            .map(|(_, weight, t)| t * weight)
+            .reduce(|a, b| a + b)
+            .expect("the commitment or a reconstruction loss is on");
         named.insert(0, ("total".into(), value(&total)));
         Ok((total, named))
     }
 
     /// The discriminators' least-squares loss on target audio and detached generated audio.
-    pub fn discriminator_loss(&self, disc: &Discriminators, real: Tensor<3>, fake: Tensor<3>) -> Result<(Tensor<1>, Vec<Named>)> {
+    pub fn discriminator_loss(
+        &self,
+        disc: &Discriminators,
+        real: Tensor<3>,
+        fake: Tensor<3>,
+    ) -> Result<(Tensor<1>, Vec<Named>)> {
         let real_groups = disc.forward(real)?;
         let fake_groups = disc.forward(fake)?;
         let terms = real_groups
@@ -181,7 +193,6 @@ pub fn si_sdr(estimate: &[f32], target: &[f32]) -> f64 {
     }
     10.0 * ((signal + 1e-12) / (noise + 1e-12)).log10()
 }
-
 
 #[cfg(test)]
 mod tests {

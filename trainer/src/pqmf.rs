@@ -110,7 +110,8 @@ impl Pqmf {
                 .flat_map(|k| {
                     let h = &h;
                     (0..=taps).map(move |n| {
-                        let phase = (2 * k + 1) as f64 * (std::f64::consts::PI / (2 * k_bands) as f64)
+                        let phase = (2 * k + 1) as f64
+                            * (std::f64::consts::PI / (2 * k_bands) as f64)
                             * (n as f64 - taps as f64 / 2.0)
                             + sign * if k % 2 == 0 { 1.0 } else { -1.0 } * std::f64::consts::PI / 4.0;
                         (2.0 * h[n] * phase.cos()) as f32

@@ -122,7 +122,9 @@ impl Stft {
 pub fn mono(audio: Tensor<3>) -> Result<Tensor<2>> {
     let [batch, channels, samples] = audio.dims();
     if channels != 1 {
-        return Err(XcodecError::Input(format!("audio must be [batch, 1, samples], got [{batch}, {channels}, {samples}]")));
+        return Err(XcodecError::Input(format!(
+            "audio must be [batch, 1, samples], got [{batch}, {channels}, {samples}]"
+        )));
     }
     Ok(audio.reshape([batch, samples]))
 }

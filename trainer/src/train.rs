@@ -95,7 +95,10 @@ pub fn train<P: ExtraParts>(opts: TrainOptions, on_event: &mut dyn FnMut(Event))
     let main = devices.first().cloned().ok_or_else(|| XcodecError::Config("no training device given".into()))?;
     let last = checkpoint::list_checkpoints(&run_dir).pop();
     if !resume && last.is_some() {
-        return Err(XcodecError::file(&run_dir, "already holds a training run; pass --resume to continue it, or choose another -o"));
+        return Err(XcodecError::file(
+            &run_dir,
+            "already holds a training run; pass --resume to continue it, or choose another -o",
+        ));
     }
 
     let seed = cfg.train.seed;
@@ -108,7 +111,9 @@ pub fn train<P: ExtraParts>(opts: TrainOptions, on_event: &mut dyn FnMut(Event))
             let r = checkpoint::load(dir, objective.build_discriminators(&main)?, fresh_optims(), &main)?;
             (r.config, objective, r.generator, r.discriminators, r.optim_generator, r.optim_discriminators, r.step)
         }
-        (None, true) => return Err(XcodecError::file(&run_dir, "has no checkpoint to resume from; start it without --resume")),
+        (None, true) => {
+            return Err(XcodecError::file(&run_dir, "has no checkpoint to resume from; start it without --resume"));
+        }
         _ => {
             let (codec_cfg, codec) = initial_generator(&cfg, model.as_deref(), &main)?;
             let objective = Objective::new(&cfg, codec_cfg.sample_rate_hz, &main)?;
@@ -141,7 +146,9 @@ pub fn train<P: ExtraParts>(opts: TrainOptions, on_event: &mut dyn FnMut(Event))
     let out_len = samples.min(codec.output_frames(samples) * codec.hop_length());
     if objective.adversarial() {
         disc.valid().forward(Tensor::zeros([1, 1, out_len], &main.clone().inner())).map_err(|e| {
-            XcodecError::Config(format!("data.segment_samples = {samples}: {e} (raise data.segment_samples or change [discriminator])"))
+            XcodecError::Config(format!(
+                "data.segment_samples = {samples}: {e} (raise data.segment_samples or change [discriminator])"
+            ))
         })?;
     }
     let mut run_cfg = cfg.clone();
@@ -183,7 +190,9 @@ pub fn train<P: ExtraParts>(opts: TrainOptions, on_event: &mut dyn FnMut(Event))
                     .map(|((dev, items), (g, d))| {
                         let scale = items.len() as f64 / total_items;
                         let (objective, norms) = (&objective, &norms);
-                        s.spawn(move || shard_step(g, d, objective, norms, to_tensor(items, dev), n_q, scale, adversarial))
+                        s.spawn(move || {
+                            shard_step(g, d, objective, norms, to_tensor(items, dev), n_q, scale, adversarial)
+                        })
                     })
                     .collect();
                 handles.into_iter().map(|h| h.join().expect("training replica panicked")).collect::<Result<Vec<_>>>()
@@ -237,7 +246,16 @@ pub fn train<P: ExtraParts>(opts: TrainOptions, on_event: &mut dyn FnMut(Event))
             last_validation = Some(validate(&codec, &objective, &valid_clips, done, &mut metrics, on_event)?);
         }
         if done % cfg.train.checkpoint_every == 0 || done == end {
-            let dir = checkpoint::save(&run_dir, done, &codec_cfg, &codec, &disc, &optim_g, &optim_d, cfg.train.keep_checkpoints)?;
+            let dir = checkpoint::save(
+                &run_dir,
+                done,
+                &codec_cfg,
+                &codec,
+                &disc,
+                &optim_g,
+                &optim_d,
+                cfg.train.keep_checkpoints,
+            )?;
             crate::curves::plot(&read_records(metrics.path()), &run_dir.join(CURVES))?;
             on_event(Event::Checkpoint { step: done, dir: dir.clone() });
             last_checkpoint = Some(dir);
@@ -246,13 +264,26 @@ pub fn train<P: ExtraParts>(opts: TrainOptions, on_event: &mut dyn FnMut(Event))
     }
     let checkpoint = match last_checkpoint {
         Some(dir) if saved_at == end.max(start) => dir,
-        _ => checkpoint::save(&run_dir, start.max(end), &codec_cfg, &codec, &disc, &optim_g, &optim_d, cfg.train.keep_checkpoints)?,
+        _ => checkpoint::save(
+            &run_dir,
+            start.max(end),
+            &codec_cfg,
+            &codec,
+            &disc,
+            &optim_g,
+            &optim_d,
+            cfg.train.keep_checkpoints,
+        )?,
     };
     Ok(Summary { steps: end.max(start), checkpoint, last_validation })
 }
 
 /// The generator a fresh run starts from: a model directory (fine-tuning) or the config's `[codec]`.
-fn initial_generator<P: ExtraParts>(cfg: &TrainConfig, model: Option<&Path>, device: &Device) -> Result<(CodecConfig, Codec<P>)> {
+fn initial_generator<P: ExtraParts>(
+    cfg: &TrainConfig,
+    model: Option<&Path>,
+    device: &Device,
+) -> Result<(CodecConfig, Codec<P>)> {
     match (model, &cfg.codec) {
         (Some(dir), _) => {
             let loaded = Models::<P>::load(&dir.to_string_lossy(), None, xcodec_builtin::Parts::All, device)?;
@@ -260,7 +291,8 @@ fn initial_generator<P: ExtraParts>(cfg: &TrainConfig, model: Option<&Path>, dev
         }
         (None, Some(codec)) => Models::<P>::build_pretrained(codec, device),
         (None, None) => Err(XcodecError::Config(
-            "no codec to train: pass --model DIR (made by `xcodec build`) or put a [codec] section in the config".into(),
+            "no codec to train: pass --model DIR (made by `xcodec build`) or put a [codec] section in the config"
+                .into(),
         )),
     }
 }
@@ -268,7 +300,12 @@ fn initial_generator<P: ExtraParts>(cfg: &TrainConfig, model: Option<&Path>, dev
 /// AdamW with the config's betas, epsilon and weight decay (burn's defaults differ from torch's).
 fn adamw(cfg: &TrainConfig) -> ModuleOptimizer {
     let t = &cfg.train;
-    AdamWConfig::new().with_beta_1(t.betas[0]).with_beta_2(t.betas[1]).with_epsilon(t.epsilon).with_weight_decay(t.weight_decay).init()
+    AdamWConfig::new()
+        .with_beta_1(t.betas[0])
+        .with_beta_2(t.betas[1])
+        .with_epsilon(t.epsilon)
+        .with_weight_decay(t.weight_decay)
+        .init()
 }
 
 /// Codebooks used at `step`: all of them, or (quantizer dropout) those of a bandwidth drawn at random.
@@ -306,7 +343,9 @@ fn shard<'a>(items: &'a [Vec<f32>], accumulate: usize, devices: &[Device]) -> Ve
     };
     split(items, accumulate)
         .into_iter()
-        .map(|micro| split(micro, devices.len()).into_iter().zip(devices.iter().cloned()).map(|(s, d)| (d, s)).collect())
+        .map(|micro| {
+            split(micro, devices.len()).into_iter().zip(devices.iter().cloned()).map(|(s, d)| (d, s)).collect()
+        })
         .collect()
 }
 

@@ -13,10 +13,11 @@ fn data(name: &str) -> PathBuf {
 
 /// Writes the train and validation lists into `dir`.
 fn lists(dir: &Path) -> (PathBuf, PathBuf) {
-    let train: Vec<String> = ["speech_en_16k.wav", "speech_de_22k.mp3", "speech_fr_8k.ogg", "speech_en_44k_stereo.flac"]
-        .iter()
-        .map(|n| data(n).display().to_string())
-        .collect();
+    let train: Vec<String> =
+        ["speech_en_16k.wav", "speech_de_22k.mp3", "speech_fr_8k.ogg", "speech_en_44k_stereo.flac"]
+            .iter()
+            .map(|n| data(n).display().to_string())
+            .collect();
     std::fs::write(dir.join("train.txt"), train.join("\n")).unwrap();
     std::fs::write(dir.join("valid.txt"), data("speech_en_16k.wav").display().to_string()).unwrap();
     (dir.join("train.txt"), dir.join("valid.txt"))
@@ -100,7 +101,8 @@ fn loss_falls_over_20_steps_and_validation_is_logged() {
     assert!(dir.path().join("run/curves.png").is_file());
     // The last checkpoint is a model directory the encoder takes.
     let _serial = serial();
-    let (_, codec) = xcodec_builtin::load_model_dir(&dir.path().join("run/checkpoints/step-00000020"), &Device::flex()).unwrap();
+    let (_, codec) =
+        xcodec_builtin::load_model_dir(&dir.path().join("run/checkpoints/step-00000020"), &Device::flex()).unwrap();
     assert_eq!(xcodec_core::Quantizer::num_quantizers(&codec.quantizer), 4);
 }
 

@@ -32,8 +32,7 @@ mod tests {
         let fr = frame_rate_hz(16000, 320);
         assert_eq!(fr, 50.0);
         assert_eq!(kbps_per_codebook(1024, fr), 0.5);
-        let n: Vec<usize> =
-            [0.5, 1.0, 1.5, 2.0, 4.0].iter().map(|&b| codebooks_for_bandwidth(b, 1024, fr)).collect();
+        let n: Vec<usize> = [0.5, 1.0, 1.5, 2.0, 4.0].iter().map(|&b| codebooks_for_bandwidth(b, 1024, fr)).collect();
         assert_eq!(n, vec![1, 2, 3, 4, 8]);
     }
 

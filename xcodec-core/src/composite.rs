@@ -224,7 +224,12 @@ where
 
     /// [`Self::joint_embedding`] with the acoustic padding decided by the caller (windowed encoding takes the
     /// whole file's decision, so that every window lines up with the whole-file frames).
-    pub fn joint_embedding_aligned(&self, audio: Tensor<3>, teacher: Option<Tensor<3>>, pad_acoustic: bool) -> Tensor<3> {
+    pub fn joint_embedding_aligned(
+        &self,
+        audio: Tensor<3>,
+        teacher: Option<Tensor<3>>,
+        pad_acoustic: bool,
+    ) -> Tensor<3> {
         let acoustic = encoder_latent(&self.acoustic_encoder, audio, self.acoustic_pad(pad_acoustic));
         self.joint_of(acoustic, teacher)
     }
@@ -256,7 +261,11 @@ where
 
     /// The codes of the joint vectors `[batch, hidden, frames]`, `[batch, n_q, frames]`.
     fn quantize(&self, joint: Tensor<3>, n_q: usize) -> Tensor<3, Int> {
-        let codes = if self.streams_encoding() { self.quantizer.encode_exact(joint, n_q) } else { self.quantizer.encode(joint, n_q) };
+        let codes = if self.streams_encoding() {
+            self.quantizer.encode_exact(joint, n_q)
+        } else {
+            self.quantizer.encode(joint, n_q)
+        };
         codes.swap_dims(0, 1)
     }
 
@@ -293,7 +302,8 @@ where
             let teacher = self.teacher_features(&audio);
             (teacher, acoustic.join())
         });
-        let acoustic = acoustic.map_err(|_| XcodecError::Input("the acoustic encoder failed (see the message above)".into()))?;
+        let acoustic =
+            acoustic.map_err(|_| XcodecError::Input("the acoustic encoder failed (see the message above)".into()))?;
         Ok(self.quantize(self.joint_of(acoustic, teacher), n_q))
     }
 
@@ -363,7 +373,12 @@ where
     /// of frames ends the stream (its last frame is padded as `encode` pads the end of a clip), so the frames of
     /// a stream equal `encode`'s of the whole audio in count and content. Only codecs without a teacher and with
     /// a causal acoustic encoder stream; others are refused with the reason.
-    pub fn encode_step(&self, chunk: Tensor<3>, bandwidth_kbps: f64, stream: &mut CodecStream) -> Result<Tensor<3, Int>> {
+    pub fn encode_step(
+        &self,
+        chunk: Tensor<3>,
+        bandwidth_kbps: f64,
+        stream: &mut CodecStream,
+    ) -> Result<Tensor<3, Int>> {
         self.check_encoder()?;
         if self.semantic_teacher.hidden_size() > 0 {
             return Err(XcodecError::Config(

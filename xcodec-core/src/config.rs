@@ -75,9 +75,8 @@ pub struct NoParams {}
 
 /// Parses a part's `params` table into its typed config, with a one-line error naming the part.
 pub fn parse_params<T: DeserializeOwned>(part: &str, params: &toml::Table) -> Result<T> {
-    T::deserialize(toml::Value::Table(params.clone())).map_err(|e| {
-        XcodecError::Config(format!("[{part}] params: {}", one_line(&e.to_string())))
-    })
+    T::deserialize(toml::Value::Table(params.clone()))
+        .map_err(|e| XcodecError::Config(format!("[{part}] params: {}", one_line(&e.to_string()))))
 }
 
 /// Turns a typed params struct into a table (for defaults and for writing configs).
@@ -106,8 +105,7 @@ impl CodecConfig {
 
     /// Parses TOML and validates it.
     pub fn from_toml(text: &str) -> Result<Self> {
-        let cfg: Self =
-            toml::from_str(text).map_err(|e| XcodecError::Config(one_line(&e.to_string())))?;
+        let cfg: Self = toml::from_str(text).map_err(|e| XcodecError::Config(one_line(&e.to_string())))?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -115,8 +113,8 @@ impl CodecConfig {
     /// Reads and validates `path`.
     pub fn load(path: impl AsRef<std::path::Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| XcodecError::file(path, format!("cannot read config: {e}")))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| XcodecError::file(path, format!("cannot read config: {e}")))?;
         Self::from_toml(&text).map_err(|e| XcodecError::file(path, e.to_string()))
     }
 
@@ -146,11 +144,9 @@ impl CodecConfig {
                 "target_bandwidths_kbps = {bw:?}: give positive, strictly ascending kbps values, e.g. [0.5, 1, 1.5, 2, 4]"
             )));
         }
-        for (role, part) in [
-            (Role::Acoustic, &self.acoustic),
-            (Role::Semantic, &self.semantic),
-            (Role::Quantizer, &self.quantizer),
-        ] {
+        for (role, part) in
+            [(Role::Acoustic, &self.acoustic), (Role::Semantic, &self.semantic), (Role::Quantizer, &self.quantizer)]
+        {
             (registry::find(role, &part.name)?.check_params)(&part.params)?;
         }
         let a = &self.semantic_adapter;

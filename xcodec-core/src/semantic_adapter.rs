@@ -8,7 +8,16 @@ use burn::nn::conv::{Conv1d, Conv1dConfig, ConvTranspose1d, ConvTranspose1dConfi
 use burn::tensor::activation::elu;
 use burn::tensor::{Device, Tensor};
 
-fn conv(c_in: usize, c_out: usize, kernel: usize, stride: usize, pad: usize, dilation: usize, bias: bool, device: &Device) -> Conv1d {
+fn conv(
+    c_in: usize,
+    c_out: usize,
+    kernel: usize,
+    stride: usize,
+    pad: usize,
+    dilation: usize,
+    bias: bool,
+    device: &Device,
+) -> Conv1d {
     Conv1dConfig::new(c_in, c_out, kernel)
         .with_stride(stride)
         .with_dilation(dilation)

@@ -21,7 +21,9 @@ impl StreamState {
     pub fn get_or_default<T: StreamCarry + Default>(&mut self) -> Result<&mut T> {
         let carry: &mut dyn Any = self.0.get_or_insert_with(|| Box::new(T::default())).as_mut();
         carry.downcast_mut::<T>().ok_or_else(|| {
-            XcodecError::Input("this stream state belongs to another part; give each encoder and decoder its own".into())
+            XcodecError::Input(
+                "this stream state belongs to another part; give each encoder and decoder its own".into(),
+            )
         })
     }
 

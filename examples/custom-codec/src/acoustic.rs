@@ -48,7 +48,9 @@ impl ToyConfig {
 
 /// A "same"-padded conv of odd `kernel`.
 fn same_conv(channels_in: usize, channels_out: usize, kernel: usize, device: &Device) -> Conv1d {
-    Conv1dConfig::new(channels_in, channels_out, kernel).with_padding(PaddingConfig1d::Explicit(kernel / 2, kernel / 2)).init(device)
+    Conv1dConfig::new(channels_in, channels_out, kernel)
+        .with_padding(PaddingConfig1d::Explicit(kernel / 2, kernel / 2))
+        .init(device)
 }
 
 /// Waveform -> latent: conv, then one strided conv per stride (ELU between), then a conv to the latent.

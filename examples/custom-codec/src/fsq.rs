@@ -31,7 +31,8 @@ impl FsqConfig {
     pub fn from_params(params: &toml::Table) -> Result<Self> {
         let cfg: Self = xcodec_core::config::parse_params("fsq", params)?;
         let entries = u32::try_from(cfg.group_dims).ok().and_then(|d| cfg.levels.checked_pow(d));
-        if cfg.levels < 3 || cfg.levels.is_multiple_of(2) || cfg.group_dims == 0 || entries.is_none_or(|n| n > 1 << 24) {
+        if cfg.levels < 3 || cfg.levels.is_multiple_of(2) || cfg.group_dims == 0 || entries.is_none_or(|n| n > 1 << 24)
+        {
             return Err(XcodecError::Config(format!(
                 "[fsq] params: levels = {} must be odd and at least 3, group_dims = {} positive, and levels^group_dims at most 2^24",
                 cfg.levels, cfg.group_dims
@@ -107,7 +108,8 @@ impl Quantizer for Fsq {
     fn encode(&self, x: Tensor<3>, n_q: usize) -> Tensor<3, Int> {
         let [batch, _, frames] = x.dims();
         let (groups, device) = (n_q.min(self.num_quantizers()), x.device());
-        let digits = self.squash(x, groups).round().add_scalar(self.half()).reshape([batch, groups, self.group_dims, frames]);
+        let digits =
+            self.squash(x, groups).round().add_scalar(self.half()).reshape([batch, groups, self.group_dims, frames]);
         let codes = (digits * self.place_values(&device)).sum_dim(2);
         codes.reshape([batch, groups, frames]).swap_dims(0, 1).int()
     }
@@ -152,7 +154,10 @@ mod tests {
             let (lo, hi) = (codes.clone().min().into_scalar::<i64>(), codes.clone().max().into_scalar::<i64>());
             assert!(lo >= 0 && hi < 625, "codes {lo}..={hi}");
             let decoded = fsq.decode(codes);
-            fsq.forward_train(x.clone(), n_q).quantized.into_data().assert_approx_eq::<f32>(&decoded.clone().into_data(), Default::default());
+            fsq.forward_train(x.clone(), n_q)
+                .quantized
+                .into_data()
+                .assert_approx_eq::<f32>(&decoded.clone().into_data(), Default::default());
             if n_q < 3 {
                 let tail = decoded.narrow(1, n_q * 4, 12 - n_q * 4).abs().sum().into_scalar::<f32>();
                 assert_eq!(tail, 0.0, "groups past {n_q} are not zero");

@@ -36,7 +36,11 @@ fn list_build_train_encode_decode_with_the_toy_parts() {
     assert!(built.starts_with("built toy + bands + fsq"), "{built}");
 
     let list = dir.path().join("train.txt");
-    std::fs::write(&list, [clip("speech_en_16k.wav"), clip("music_chords_16k.wav")].map(|p| p.display().to_string()).join("\n")).unwrap();
+    std::fs::write(
+        &list,
+        [clip("speech_en_16k.wav"), clip("music_chords_16k.wav")].map(|p| p.display().to_string()).join("\n"),
+    )
+    .unwrap();
     let sets = [
         format!("data.train_list={}", list.display()),
         "data.segment_samples=3200".into(),
@@ -53,7 +57,12 @@ fn list_build_train_encode_decode_with_the_toy_parts() {
     let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
     let last = metrics.lines().last().expect("a metrics line");
     for key in ["\"total\":", "\"semantic\":", "\"commitment\":"] {
-        let value: f64 = last.split(key).nth(1).and_then(|r| r.split([',', '}']).next()).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN);
+        let value: f64 = last
+            .split(key)
+            .nth(1)
+            .and_then(|r| r.split([',', '}']).next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN);
         assert!(value.is_finite(), "{key} is not a finite number in {last}");
     }
 
@@ -77,7 +86,17 @@ fn list_build_train_encode_decode_with_the_toy_parts() {
     assert_eq!(wav.duration() as usize, frames * 320);
 
     // A wrong part name still lists the known ones, the toy parts among them, on one line.
-    let out = xcodec_custom(&["build", "--acoustic", "toyy", "--semantic", "bands", "--quantizer", "fsq", "-o", s(&dir.path().join("bad"))]);
+    let out = xcodec_custom(&[
+        "build",
+        "--acoustic",
+        "toyy",
+        "--semantic",
+        "bands",
+        "--quantizer",
+        "fsq",
+        "-o",
+        s(&dir.path().join("bad")),
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("did you mean 'toy'") && err.lines().count() == 1, "{err}");

@@ -16,7 +16,9 @@ pub(crate) fn folded_stems<M: Module>(module: &M, file_keys: &HashSet<String>) -
         .iter()
         .filter_map(|n| n.strip_suffix(".weight_v"))
         .filter(|stem| names.contains(&format!("{stem}.weight_g")))
-        .filter(|stem| file_keys.contains(&format!("{stem}.weight")) && !file_keys.contains(&format!("{stem}.weight_v")))
+        .filter(|stem| {
+            file_keys.contains(&format!("{stem}.weight")) && !file_keys.contains(&format!("{stem}.weight_v"))
+        })
         .map(str::to_string)
         .collect();
     stems.sort();
@@ -36,7 +38,11 @@ pub(crate) fn folded_key_pattern(stems: &[String]) -> Option<String> {
 /// After a load that put the folded weights into `v`: sets each such stem's `g` to `||v||` and takes the
 /// `g`s off the result's missing list. Stems whose `v` was not loaded (another part, a one-side load) are
 /// left alone.
-pub(crate) fn restore_magnitudes<M: Module>(module: &mut M, stems: &[String], result: &mut ApplyResult) -> Result<(), String> {
+pub(crate) fn restore_magnitudes<M: Module>(
+    module: &mut M,
+    stems: &[String],
+    result: &mut ApplyResult,
+) -> Result<(), String> {
     let applied: HashSet<&str> = result.applied.iter().map(String::as_str).collect();
     let loaded: Vec<&String> = stems.iter().filter(|s| applied.contains(format!("{s}.weight_v").as_str())).collect();
     if loaded.is_empty() {
@@ -54,7 +60,8 @@ pub(crate) fn restore_magnitudes<M: Module>(module: &mut M, stems: &[String], re
         let g_shape: Vec<usize> = g.shape.to_vec();
         let v_data = bridge::to_data(v).map_err(|e| format!("{stem}.weight: {e}"))?;
         let values = v_data.convert::<f32>().try_into_vec::<f32>().map_err(|e| format!("{stem}.weight: {e:?}"))?;
-        let norms = norms_over_unit_dims(&values, &v.shape.to_vec(), &g_shape).map_err(|e| format!("{stem}.weight: {e}"))?;
+        let norms =
+            norms_over_unit_dims(&values, &v.shape.to_vec(), &g_shape).map_err(|e| format!("{stem}.weight: {e}"))?;
         let name = format!("{stem}.weight_g");
         magnitudes.push(bridge::from_data(TensorData::new(norms, g_shape), name, None));
     }

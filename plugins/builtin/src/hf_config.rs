@@ -111,7 +111,11 @@ pub fn codec_config_from_hf(text: &str) -> Result<CodecConfig> {
         semantic: PartConfig { name: teacher_type.into(), params: params_table(&teacher) },
         quantizer: PartConfig {
             name: "rvq".into(),
-            params: params_table(&RvqConfig { num_quantizers, codebook_size: hf.codebook_size, ..RvqConfig::default() }),
+            params: params_table(&RvqConfig {
+                num_quantizers,
+                codebook_size: hf.codebook_size,
+                ..RvqConfig::default()
+            }),
         },
         semantic_adapter: SemanticAdapterConfig {
             kernel_size: hf.kernel_size,
@@ -203,7 +207,11 @@ fn encodec_config_from_hf(text: &str) -> Result<CodecConfig> {
         semantic: PartConfig { name: "none".into(), params: toml::Table::new() },
         quantizer: PartConfig {
             name: "rvq".into(),
-            params: params_table(&RvqConfig { num_quantizers, codebook_size: hf.codebook_size, ..RvqConfig::default() }),
+            params: params_table(&RvqConfig {
+                num_quantizers,
+                codebook_size: hf.codebook_size,
+                ..RvqConfig::default()
+            }),
         },
         semantic_adapter: SemanticAdapterConfig::default(),
         decoder_only: false,

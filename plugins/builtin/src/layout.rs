@@ -4,8 +4,8 @@
 use burn::module::Module;
 use burn::store::burn_pack::Tensor as PackTensor;
 use burn::store::{
-    ApplyError, ApplyResult, KeyRemapper, ModuleAdapter, ModuleContext, ModuleSnapshot, ModuleStore, PyTorchToBurnAdapter,
-    PytorchStore, SafetensorsStore, bridge,
+    ApplyError, ApplyResult, KeyRemapper, ModuleAdapter, ModuleContext, ModuleSnapshot, ModuleStore,
+    PyTorchToBurnAdapter, PytorchStore, SafetensorsStore, bridge,
 };
 use burn::tensor::{DType, Shape, TensorData};
 use std::path::Path;
@@ -121,7 +121,13 @@ pub fn load_weights_except<M: Module>(module: &mut M, path: &Path, layout: Layou
 
 /// Loads only the model tensors whose (mapped) name matches `only` (the rest is never read from the file),
 /// with the others' absence fine where they match `optional` (e.g. the decoder side for encoding only).
-pub fn load_weights_only<M: Module>(module: &mut M, path: &Path, layout: Layout, only: &str, optional: &str) -> Result<()> {
+pub fn load_weights_only<M: Module>(
+    module: &mut M,
+    path: &Path,
+    layout: Layout,
+    only: &str,
+    optional: &str,
+) -> Result<()> {
     let optional = regex::Regex::new(optional).expect("optional-keys regex is valid");
     load(module, path, layout, "", Some(&optional), Some(only))
 }
@@ -177,8 +183,11 @@ impl<'a> WeightsFile<'a> {
             }
             WeightsFile::Torch(store, path)
         } else {
-            let mut store =
-                SafetensorsStore::from_file(path).remap(remap).allow_partial(true).validate(false).skip_enum_variants(true);
+            let mut store = SafetensorsStore::from_file(path)
+                .remap(remap)
+                .allow_partial(true)
+                .validate(false)
+                .skip_enum_variants(true);
             if matches!(layout, Layout::HuggingFace | Layout::Encodec) {
                 store = store.with_from_adapter(TorchToBurn);
             }
@@ -195,7 +204,8 @@ impl<'a> WeightsFile<'a> {
             WeightsFile::Torch(store, _) => store.keys().map_err(|e| e.to_string()),
             WeightsFile::Safetensors(store, _) => store.keys().map_err(|e| e.to_string()),
         };
-        keys.map(|k| k.into_iter().collect()).map_err(|e| XcodecError::file(self.path(), format!("cannot read weights: {e}")))
+        keys.map(|k| k.into_iter().collect())
+            .map_err(|e| XcodecError::file(self.path(), format!("cannot read weights: {e}")))
     }
 
     /// Loads the file into `module`.
@@ -222,7 +232,8 @@ struct TorchToBurn;
 
 impl ModuleAdapter for TorchToBurn {
     fn adapt(&self, tensor: PackTensor, ctx: ModuleContext<'_>) -> PackTensor {
-        let linear_weight = ctx.module_type() == Some("Struct:Linear") && tensor.name.rsplit('.').next() == Some("weight");
+        let linear_weight =
+            ctx.module_type() == Some("Struct:Linear") && tensor.name.rsplit('.').next() == Some("weight");
         if linear_weight && tensor.shape.len() == 2 && tensor.dtype == DType::F32 {
             let (name, shape) = (tensor.name.clone(), Shape::from([tensor.shape[1], tensor.shape[0]]));
             return bridge::map_data(tensor, name, DType::F32, shape, transpose_f32);

@@ -6,24 +6,26 @@
 pub mod dac_config;
 mod extra;
 mod folded;
-mod init_acoustic;
 mod hf_config;
 pub mod hub;
+mod init_acoustic;
 mod layout;
 mod model_dir;
 pub mod original;
 mod parts;
 mod resolve;
 
-pub use hf_config::{codec_config_from_hf, is_encodec};
-pub use layout::{DAC_KEY_MAP, DESCRIPT_KEY_MAP, ENCODEC_KEY_MAP, HF_KEY_MAP, Layout, load_weights, load_weights_except};
-pub use model_dir::save_model_dir;
-/// The atomic writer, here for the callers that knew it from this crate; it lives in [`xcodec_core::io`].
-pub use xcodec_core::io::write_atomic;
 pub use extra::{ExtraParts, NoExtra, NoPart};
+pub use hf_config::{codec_config_from_hf, is_encodec};
 pub use init_acoustic::copy_acoustic;
+pub use layout::{
+    DAC_KEY_MAP, DESCRIPT_KEY_MAP, ENCODEC_KEY_MAP, HF_KEY_MAP, Layout, load_weights, load_weights_except,
+};
+pub use model_dir::save_model_dir;
 pub use parts::{AnyAcousticDecoder, AnyAcousticEncoder, AnyQuantizer, AnySemanticTeacher};
 pub use resolve::{DECODER_SIDE, ENCODER_SIDE, LoadedModel, Parts};
+/// The atomic writer, here for the callers that knew it from this crate; it lives in [`xcodec_core::io`].
+pub use xcodec_core::io::write_atomic;
 
 use burn::tensor::Device;
 use std::marker::PhantomData;
@@ -32,7 +34,8 @@ use xcodec_core::{CodecConfig, Result, XCodec};
 
 /// The codec type of a binary with the extra parts `P`; plain `Codec` is the built-ins' (what the `xcodec`
 /// binary, the trainer's tests and the library examples use).
-pub type Codec<P = NoExtra> = XCodec<AnyAcousticEncoder<P>, AnyAcousticDecoder<P>, AnySemanticTeacher<P>, AnyQuantizer<P>>;
+pub type Codec<P = NoExtra> =
+    XCodec<AnyAcousticEncoder<P>, AnyAcousticDecoder<P>, AnySemanticTeacher<P>, AnyQuantizer<P>>;
 
 /// Builds and loads [`Codec<P>`]s: `Models::<MyParts>::build(..)`. The free functions [`build`],
 /// [`build_with`], [`build_pretrained`], [`load_model`] and [`load_model_dir`] are these for the built-ins.
@@ -53,7 +56,8 @@ impl<P: ExtraParts> Models<P> {
             Parts::All | Parts::EncoderOnly => parts::semantic::<P>(&cfg.semantic, device)?,
             Parts::DecoderOnly => parts::absent_teacher::<P>(&cfg.semantic)?,
         };
-        let dim = xcodec_core::AcousticEncoder::latent_dim(&encoder) + xcodec_core::SemanticTeacher::hidden_size(&teacher);
+        let dim =
+            xcodec_core::AcousticEncoder::latent_dim(&encoder) + xcodec_core::SemanticTeacher::hidden_size(&teacher);
         let quantizer = parts::quantizer::<P>(&cfg.quantizer, dim, device)?;
         let mut codec = XCodec::new(
             encoder,

@@ -28,7 +28,10 @@ pub fn original_key_map(n_blocks: usize) -> Vec<(String, String)> {
         let (enc, dec) = (format!("acoustic_encoder.block.{}", i - 1), format!("acoustic_decoder.block.{}", i - 1));
         for r in 0..3 {
             m.push((format!(r"^encoder\.block\.{i}\.block\.{r}\.block\."), format!("{enc}.res_unit{}.block.", r + 1)));
-            m.push((format!(r"^decoder_2\.model\.{i}\.block\.{}\.block\.", r + 2), format!("{dec}.res_unit{}.block.", r + 1)));
+            m.push((
+                format!(r"^decoder_2\.model\.{i}\.block\.{}\.block\.", r + 2),
+                format!("{dec}.res_unit{}.block.", r + 1),
+            ));
         }
         m.push((format!(r"^encoder\.block\.{i}\.block\.3\."), format!("{enc}.snake1.")));
         m.push((format!(r"^encoder\.block\.{i}\.block\.4\."), format!("{enc}.conv1.")));
@@ -114,20 +117,29 @@ fn teacher(name: &str, yaml: &Path) -> Result<(&'static str, TeacherConfig)> {
 /// (`encoder_width`, `decoder_width`: the out channels of the first encoder / decoder conv).
 pub fn codec_config_from_original(yaml: &Path, encoder_width: usize, decoder_width: usize) -> Result<CodecConfig> {
     let text = std::fs::read_to_string(yaml).map_err(|e| XcodecError::file(yaml, e.to_string()))?;
-    let y: OriginalYaml = serde_yaml_ng::from_str(&text)
-        .map_err(|e| XcodecError::file(yaml, format!("not an X-Codec config ({e}); expected generator.config with D, ratios, bins, ...")))?;
+    let y: OriginalYaml = serde_yaml_ng::from_str(&text).map_err(|e| {
+        XcodecError::file(
+            yaml,
+            format!("not an X-Codec config ({e}); expected generator.config with D, ratios, bins, ..."),
+        )
+    })?;
     let g = y.generator.config;
     let (teacher_name, teacher_cfg) = teacher(&g.semantic_techer, yaml)?;
     let hop: usize = g.ratios.iter().product();
     let top = g.target_bandwidths.iter().cloned().fold(0.0, f64::max);
-    let num_quantizers =
-        bandwidth::codebooks_for_bandwidth(top, g.bins, bandwidth::frame_rate_hz(g.sample_rate, hop));
+    let num_quantizers = bandwidth::codebooks_for_bandwidth(top, g.bins, bandwidth::frame_rate_hz(g.sample_rate, hop));
     let cfg = CodecConfig {
         sample_rate_hz: g.sample_rate,
         target_bandwidths_kbps: g.target_bandwidths,
         acoustic: PartConfig {
             name: "dac".into(),
-            params: params_table(&DacConfig { encoder_width, strides: g.ratios, latent_dim: g.latent_dim, decoder_width, ..DacConfig::default() }),
+            params: params_table(&DacConfig {
+                encoder_width,
+                strides: g.ratios,
+                latent_dim: g.latent_dim,
+                decoder_width,
+                ..DacConfig::default()
+            }),
         },
         semantic: PartConfig { name: teacher_name.into(), params: params_table(&teacher_cfg) },
         quantizer: PartConfig {
@@ -169,14 +181,26 @@ mod tests {
             ("decoder_2.model.6.bias", "acoustic_decoder.conv2.bias"),
             ("encoder_semantic.conv.conv.weight", "encoder_semantic.conv.weight"),
             ("encoder_semantic.conv_blocks.1.conv.conv.bias", "encoder_semantic.conv_blocks.1.conv.bias"),
-            ("encoder_semantic.conv_blocks.0.res_units.1.conv1.conv.weight", "encoder_semantic.conv_blocks.0.res_units.1.conv1.weight"),
-            ("encoder_semantic.conv_blocks.0.res_units.1.conv2.weight", "encoder_semantic.conv_blocks.0.res_units.1.conv2.weight"),
+            (
+                "encoder_semantic.conv_blocks.0.res_units.1.conv1.conv.weight",
+                "encoder_semantic.conv_blocks.0.res_units.1.conv1.weight",
+            ),
+            (
+                "encoder_semantic.conv_blocks.0.res_units.1.conv2.weight",
+                "encoder_semantic.conv_blocks.0.res_units.1.conv2.weight",
+            ),
             ("decoder_semantic.conv_blocks.0.conv.deconv.weight", "decoder_semantic.conv_blocks.0.conv.weight"),
             ("decoder_semantic.conv2.conv.weight", "decoder_semantic.conv2.weight"),
             ("quantizer.vq.layers.7._codebook.embed_avg", "quantizer.layers.7.embed_avg"),
             ("fc_prior.weight", "fc_prior.weight"),
-            ("semantic_model.encoder.pos_conv_embed.conv.weight_g", "semantic_teacher.encoder.pos_conv_embed.conv.weight_g"),
-            ("semantic_model.encoder.layers.11.attention.q_proj.bias", "semantic_teacher.encoder.layers.11.attention.q_proj.bias"),
+            (
+                "semantic_model.encoder.pos_conv_embed.conv.weight_g",
+                "semantic_teacher.encoder.pos_conv_embed.conv.weight_g",
+            ),
+            (
+                "semantic_model.encoder.layers.11.attention.q_proj.bias",
+                "semantic_teacher.encoder.layers.11.attention.q_proj.bias",
+            ),
         ] {
             assert_eq!(map(orig), ours, "{orig}");
         }

@@ -4,11 +4,11 @@
 use crate::extra::{ExtraParts, NoExtra};
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor};
+use std::path::PathBuf;
 use xcodec_core::{
     AbsentTeacher, AcousticDecoder, AcousticEncoder, NoTeacher, PartConfig, Quantizer, QuantizerTrainOutput, Result,
     Role, SemanticTeacher, StreamState, XcodecError, registry,
 };
-use std::path::PathBuf;
 use xcodec_dac::{DacConfig, DacDecoder, DacEncoder};
 use xcodec_encodec::{EncodecConfig, SeanetDecoder, SeanetEncoder, SoundStreamConfig};
 use xcodec_hubert::{SslTeacher, TeacherConfig, TeacherKind};
@@ -83,7 +83,10 @@ pub fn acoustic<P: ExtraParts>(
     match part.name.as_str() {
         "dac" => {
             let cfg = DacConfig::from_params(&part.params)?;
-            Ok((AnyAcousticEncoder::Dac(DacEncoder::new(&cfg, device)), AnyAcousticDecoder::Dac(DacDecoder::new(&cfg, device))))
+            Ok((
+                AnyAcousticEncoder::Dac(DacEncoder::new(&cfg, device)),
+                AnyAcousticDecoder::Dac(DacDecoder::new(&cfg, device)),
+            ))
         }
         name @ ("encodec" | "soundstream") => {
             let cfg = if name == "encodec" {
@@ -112,7 +115,9 @@ fn teacher_config(part: &PartConfig) -> Result<TeacherKindOf> {
     (registry::find(Role::Semantic, &part.name)?.check_params)(&part.params)?;
     match part.name.as_str() {
         "none" => Ok(TeacherKindOf::BuiltIn(None)),
-        name @ ("hubert" | "wavlm") => TeacherConfig::from_params(name, &part.params).map(|c| TeacherKindOf::BuiltIn(Some(c))),
+        name @ ("hubert" | "wavlm") => {
+            TeacherConfig::from_params(name, &part.params).map(|c| TeacherKindOf::BuiltIn(Some(c)))
+        }
         _ => Ok(TeacherKindOf::Extra),
     }
 }
@@ -121,8 +126,12 @@ fn teacher_config(part: &PartConfig) -> Result<TeacherKindOf> {
 pub fn semantic<P: ExtraParts>(part: &PartConfig, device: &Device) -> Result<AnySemanticTeacher<P>> {
     Ok(match teacher_config(part)? {
         TeacherKindOf::BuiltIn(None) => AnySemanticTeacher::None(NoTeacher::default()),
-        TeacherKindOf::BuiltIn(Some(cfg)) => AnySemanticTeacher::Ssl(SslTeacher::new(&cfg, teacher_kind(&part.name), device)),
-        TeacherKindOf::Extra => AnySemanticTeacher::Extra(extra(Role::Semantic, &part.name, P::semantic(part, device))?),
+        TeacherKindOf::BuiltIn(Some(cfg)) => {
+            AnySemanticTeacher::Ssl(SslTeacher::new(&cfg, teacher_kind(&part.name), device))
+        }
+        TeacherKindOf::Extra => {
+            AnySemanticTeacher::Extra(extra(Role::Semantic, &part.name, P::semantic(part, device))?)
+        }
     })
 }
 

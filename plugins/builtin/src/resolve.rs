@@ -25,7 +25,8 @@ pub enum Parts {
 }
 
 /// Keys decoding does not need (whole-model names).
-pub const ENCODER_SIDE: &str = r"^(semantic_teacher|acoustic_encoder|encoder_semantic|decoder_semantic|fc_prior|fc_post1)\.";
+pub const ENCODER_SIDE: &str =
+    r"^(semantic_teacher|acoustic_encoder|encoder_semantic|decoder_semantic|fc_prior|fc_post1)\.";
 
 /// Keys encoding does not need (whole-model names).
 pub const DECODER_SIDE: &str = r"^(acoustic_decoder|decoder_semantic|fc_post1|fc_post2)\.";
@@ -48,7 +49,12 @@ pub struct LoadedModel<P: ExtraParts = NoExtra> {
 }
 
 /// Resolves and loads `spec`. `yaml` is the original checkpoint's config (default: `config.yaml` beside it).
-pub(crate) fn load_model<P: ExtraParts>(spec: &str, yaml: Option<&Path>, parts: Parts, device: &Device) -> Result<LoadedModel<P>> {
+pub(crate) fn load_model<P: ExtraParts>(
+    spec: &str,
+    yaml: Option<&Path>,
+    parts: Parts,
+    device: &Device,
+) -> Result<LoadedModel<P>> {
     let path = Path::new(spec);
     if path.is_dir() {
         if path.join(crate::model_dir::CONFIG_FILE).is_file() {
@@ -90,7 +96,13 @@ fn load_xcodec_dir<P: ExtraParts>(dir: &Path, parts: Parts, device: &Device) -> 
     Ok(finish(config, codec, format!("xcodec model {}", dir.display())))
 }
 
-fn load_hf<P: ExtraParts>(config_json: &Path, weights: &Path, spec: &str, parts: Parts, device: &Device) -> Result<LoadedModel<P>> {
+fn load_hf<P: ExtraParts>(
+    config_json: &Path,
+    weights: &Path,
+    spec: &str,
+    parts: Parts,
+    device: &Device,
+) -> Result<LoadedModel<P>> {
     let text = std::fs::read_to_string(config_json).map_err(|e| XcodecError::file(config_json, e.to_string()))?;
     let config = codec_config_from_hf(&text).map_err(|e| XcodecError::file(config_json, e.to_string()))?;
     if hf_config::is_encodec(&text) {
@@ -98,7 +110,14 @@ fn load_hf<P: ExtraParts>(config_json: &Path, weights: &Path, spec: &str, parts:
         return load_acoustic_only(config, weights, Layout::Encodec, source, parts, device);
     }
     if dac_config::is_dac(&text) {
-        return load_acoustic_only(config, weights, Layout::Dac, format!("Hugging Face DAC model {spec}"), parts, device);
+        return load_acoustic_only(
+            config,
+            weights,
+            Layout::Dac,
+            format!("Hugging Face DAC model {spec}"),
+            parts,
+            device,
+        );
     }
     let codec = load_into(&config, weights, Layout::HuggingFace, parts, device)?;
     check_codebooks_trained(&codec, weights)?;
@@ -144,7 +163,12 @@ fn set_identity(linear: &mut Linear, device: &Device) {
     linear.bias = Some(Param::from_tensor(Tensor::zeros([n], device)));
 }
 
-fn load_original<P: ExtraParts>(pth: &Path, yaml: Option<&Path>, parts: Parts, device: &Device) -> Result<LoadedModel<P>> {
+fn load_original<P: ExtraParts>(
+    pth: &Path,
+    yaml: Option<&Path>,
+    parts: Parts,
+    device: &Device,
+) -> Result<LoadedModel<P>> {
     let yaml = original::yaml_path(pth, yaml)?;
     let (encoder_width, decoder_width, n_blocks) = original_widths(pth)?;
     let config = original::codec_config_from_original(&yaml, encoder_width, decoder_width)?;
@@ -165,10 +189,8 @@ fn original_widths(pth: &Path) -> Result<(usize, usize, usize)> {
     };
     let enc = out_channels(&mut store, "encoder.block.0");
     let dec = out_channels(&mut store, "decoder_2.model.0");
-    let blocks = keys
-        .iter()
-        .filter_map(|k| k.strip_prefix("encoder.block.")?.split('.').next()?.parse::<usize>().ok())
-        .max();
+    let blocks =
+        keys.iter().filter_map(|k| k.strip_prefix("encoder.block.")?.split('.').next()?.parse::<usize>().ok()).max();
     match (enc, dec, blocks) {
         (Some(e), Some(d), Some(last)) if last >= 2 => Ok((e, d, last - 2)),
         _ => Err(XcodecError::file(
@@ -194,7 +216,13 @@ fn check_codebooks_trained<P: ExtraParts>(codec: &Codec<P>, path: &Path) -> Resu
 }
 
 /// Builds the codec for `config` (without a teacher when decoding only) and loads the `parts` of `weights` into it.
-fn load_into<P: ExtraParts>(config: &CodecConfig, weights: &Path, layout: Layout, parts: Parts, device: &Device) -> Result<Codec<P>> {
+fn load_into<P: ExtraParts>(
+    config: &CodecConfig,
+    weights: &Path,
+    layout: Layout,
+    parts: Parts,
+    device: &Device,
+) -> Result<Codec<P>> {
     let mut codec = Models::<P>::build_with(config, parts, device)?;
     // Nothing is optional in a full load; a one-side load reads only that side and may lack the other.
     match parts {

@@ -58,7 +58,12 @@ fn windowed_codes_and_audio_equal_whole_file_for_a_convolutional_codec() {
 
     let decode = |window: f64, name: &str| {
         let job = Job { input: dir.path().join("whole.npy"), output: dir.path().join(name) };
-        let opts = DecodeOptions { window_seconds: window, context_seconds: 1.0, sample_format: SampleFormat::F32, ..DecodeOptions::default() };
+        let opts = DecodeOptions {
+            window_seconds: window,
+            context_seconds: 1.0,
+            sample_format: SampleFormat::F32,
+            ..DecodeOptions::default()
+        };
         let report = decode_files(&codec, &[job], &opts, &mut |_| {});
         assert!(matches!(report[0].1, Outcome::Done { .. }), "{:?}", report[0].1);
         read_audio(&dir.path().join(name), 16000).unwrap()
@@ -84,7 +89,9 @@ fn windowed_codes_nearly_equal_whole_file_with_a_transformer_teacher() {
         a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / frames as f64
     };
     let per_codebook: Vec<String> = (0..8).map(|q| format!("{:.1}", agree(q) * 100.0)).collect();
-    eprintln!("HuBERT teacher, 4 s windows with 2 s context: % codes equal to whole-file, per codebook: {per_codebook:?}");
+    eprintln!(
+        "HuBERT teacher, 4 s windows with 2 s context: % codes equal to whole-file, per codebook: {per_codebook:?}"
+    );
     assert!(agree(0) >= 0.9, "first codebook: only {:.2} % agree", agree(0) * 100.0);
 }
 
@@ -94,7 +101,8 @@ fn an_overflowing_gain_fails_each_file_alone_with_the_reason() {
     // Float WAVs may hold samples beyond 1; x f32::MAX they overflow to infinity.
     let input = dir.path().join("loud.wav");
     xcodec_core::audio::write_wav(&input, &vec![2.0f32; 16000], 16000, SampleFormat::F32).unwrap();
-    let jobs: Vec<Job> = (0..2).map(|i| Job { input: input.clone(), output: dir.path().join(format!("{i}.npy")) }).collect();
+    let jobs: Vec<Job> =
+        (0..2).map(|i| Job { input: input.clone(), output: dir.path().join(format!("{i}.npy")) }).collect();
     let opts = EncodeOptions { gain: f32::MAX, batch_size: 2, ..EncodeOptions::default() };
     let report = encode_files(&conv_codec(), &jobs, &opts, &mut |_| {}).unwrap();
     for (job, outcome) in &report {

@@ -53,7 +53,14 @@ fn conv1d(c: &mut Criterion) {
         let (weight, bias) = (conv.weight(), conv.bias.as_ref().map(|b| b.val()));
         let options = burn::tensor::ops::ConvOptions::new([stride], [padding], [dilation], 1);
         group.bench_function(format!("{name}_burn"), |b| {
-            b.iter(|| black_box(burn::tensor::module::conv1d(black_box(x.clone()), weight.clone(), bias.clone(), options.clone())))
+            b.iter(|| {
+                black_box(burn::tensor::module::conv1d(
+                    black_box(x.clone()),
+                    weight.clone(),
+                    bias.clone(),
+                    options.clone(),
+                ))
+            })
         });
     }
     group.finish();
@@ -81,7 +88,8 @@ fn conv_transpose1d(c: &mut Criterion) {
         group.bench_function(name, |b| b.iter(|| black_box(conv.forward(black_box(x.clone())))));
         // The same through burn's own conv_transpose1d (weight norm folded per call, as `forward` does).
         let bias = conv.bias.as_ref().map(|b| b.val());
-        let options = burn::tensor::ops::ConvTransposeOptions::new([stride], [conv.padding], [conv.output_padding], [1], 1);
+        let options =
+            burn::tensor::ops::ConvTransposeOptions::new([stride], [conv.padding], [conv.output_padding], [1], 1);
         group.bench_function(format!("{name}_burn"), |b| {
             b.iter(|| {
                 let weight = xcodec_core::nn::weight_norm::fold_weight_norm(conv.weight_g.val(), conv.weight_v.val());

@@ -61,7 +61,9 @@ impl DacConfig {
             return bad(format!("strides = {:?}: give at least one positive stride, e.g. [8, 5, 4, 2]", self.strides));
         }
         if let Some(dec) = &self.decoder_strides
-            && (dec.len() != self.strides.len() || dec.contains(&0) || dec.iter().product::<usize>() != self.hop_length())
+            && (dec.len() != self.strides.len()
+                || dec.contains(&0)
+                || dec.iter().product::<usize>() != self.hop_length())
         {
             return bad(format!(
                 "decoder_strides = {dec:?} must be {} positive strides multiplying to the encoder's hop {}",

@@ -30,7 +30,15 @@ impl DacDecoderBlock {
         let output_padding = if output_padding { stride % 2 } else { 0 };
         Self {
             snake1: Snake1d::new(input_dim, device),
-            conv_t1: WnConvTranspose1d::new(input_dim, out, 2 * stride, stride, stride.div_ceil(2), output_padding, device),
+            conv_t1: WnConvTranspose1d::new(
+                input_dim,
+                out,
+                2 * stride,
+                stride,
+                stride.div_ceil(2),
+                output_padding,
+                device,
+            ),
             res_unit1: DacResidualUnit::new(out, 1, device),
             res_unit2: DacResidualUnit::new(out, 3, device),
             res_unit3: DacResidualUnit::new(out, 9, device),

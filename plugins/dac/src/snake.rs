@@ -89,7 +89,8 @@ mod tests {
             &device,
         );
         let mut snake = Snake1d::new(3, &device);
-        snake.alpha = Param::from_tensor(Tensor::from_data(TensorData::new(vec![0.5f32, 1.0, 3.7], [1, 3, 1]), &device));
+        snake.alpha =
+            Param::from_tensor(Tensor::from_data(TensorData::new(vec![0.5f32, 1.0, 3.7], [1, 3, 1]), &device));
         let want = composed(x.clone(), snake.alpha.val()).into_data().try_into_vec::<f32>().unwrap();
         let before = x.clone().into_data();
         // Shared input (x is still alive): out of place.

@@ -25,7 +25,9 @@ impl Slot {
         match self {
             Self::Fresh => 0,
             Self::Inputs(t) => t.shape().num_elements(),
-            Self::Recurrent(layers) => layers.iter().map(|(h, c)| h.shape().num_elements() + c.shape().num_elements()).sum(),
+            Self::Recurrent(layers) => {
+                layers.iter().map(|(h, c)| h.shape().num_elements() + c.shape().num_elements()).sum()
+            }
         }
     }
 }
@@ -56,4 +58,3 @@ impl SeanetStream {
         &mut self.slots[self.cursor - 1]
     }
 }
-

@@ -110,7 +110,8 @@ impl EncodecConfig {
         if self.hidden_size == 0 || self.num_filters == 0 {
             return bad("hidden_size and num_filters must be positive".into());
         }
-        if [self.kernel_size, self.last_kernel_size, self.residual_kernel_size, self.dilation_growth_rate].contains(&0) {
+        if [self.kernel_size, self.last_kernel_size, self.residual_kernel_size, self.dilation_growth_rate].contains(&0)
+        {
             return bad("kernel sizes and dilation_growth_rate must be positive".into());
         }
         if self.compress == 0 || self.num_filters < self.compress {

@@ -90,7 +90,16 @@ impl SeanetConv1d {
     ) -> Self {
         let (conv, norm) = match norm {
             NormType::WeightNorm => (
-                ConvWeights::WeightNorm(WnConv1d::new(channels_in, channels_out, kernel, stride, dilation, 0, true, device)),
+                ConvWeights::WeightNorm(WnConv1d::new(
+                    channels_in,
+                    channels_out,
+                    kernel,
+                    stride,
+                    dilation,
+                    0,
+                    true,
+                    device,
+                )),
                 None,
             ),
             NormType::TimeGroupNorm => (
@@ -279,7 +288,15 @@ impl SeanetConvTranspose1d {
     ) -> Self {
         let (conv, norm) = match norm {
             NormType::WeightNorm => (
-                ConvTransposeWeights::WeightNorm(WnConvTranspose1d::new(channels_in, channels_out, kernel, stride, 0, 0, device)),
+                ConvTransposeWeights::WeightNorm(WnConvTranspose1d::new(
+                    channels_in,
+                    channels_out,
+                    kernel,
+                    stride,
+                    0,
+                    0,
+                    device,
+                )),
                 None,
             ),
             NormType::TimeGroupNorm => (

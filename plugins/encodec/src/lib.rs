@@ -5,19 +5,19 @@
 //! `soundstream`. Checkpoint names follow transformers (`encoder.layers.N.conv.weight_g`, ...); only the LSTM's
 //! `weight_ih_l{k}` become `lstm.layers.{k}.weight_ih` (see [`lstm`]).
 
+mod carry;
 mod config;
 mod conv;
 mod film;
 pub mod lstm;
-mod carry;
 mod seanet;
 
+pub use carry::SeanetStream;
 pub use config::{EncodecConfig, NormType, PadMode, SoundStreamConfig};
-pub use film::BitrateFilm;
 pub use conv::{ConvTransposeWeights, ConvWeights, SeanetConv1d, SeanetConvTranspose1d, TimeGroupNorm, pad1d};
+pub use film::BitrateFilm;
 pub use lstm::{Lstm, LstmLayer, SeanetLstm};
 pub use seanet::{ResnetLayer, SeanetDecoder, SeanetEncoder, SeanetLayer, SeanetResnetBlock};
-pub use carry::SeanetStream;
 
 /// Key map from a transformers `EncodecModel` checkpoint to the module paths here (the LSTM's per-layer names;
 /// weight norm as torch parametrizations or as the older `weight_g`/`weight_v`).
@@ -80,7 +80,11 @@ mod tests {
         let (a, b) = (enc.forward(audio), enc.forward(changed));
         let whole = cut / hop;
         assert_eq!(values(a.clone().narrow(2, 0, whole)), values(b.clone().narrow(2, 0, whole)), "past frames moved");
-        assert_ne!(values(a.clone().narrow(2, whole, 1)), values(b.clone().narrow(2, whole, 1)), "the cut frame did not move");
+        assert_ne!(
+            values(a.clone().narrow(2, whole, 1)),
+            values(b.clone().narrow(2, whole, 1)),
+            "the cut frame did not move"
+        );
 
         let frames = a.dims()[2];
         let latent = Tensor::<3>::random([1, enc.latent_dim(), frames], Distribution::Normal(0.0, 1.0), device);
@@ -88,7 +92,11 @@ mod tests {
         let changed = Tensor::cat(vec![latent.clone().narrow(2, 0, 7), later], 2);
         let (x, y) = (dec.forward(latent), dec.forward(changed));
         assert_eq!(x.dims(), [1, 1, frames * hop]);
-        assert_eq!(values(x.clone().narrow(2, 0, 7 * hop)), values(y.clone().narrow(2, 0, 7 * hop)), "decoded past moved");
+        assert_eq!(
+            values(x.clone().narrow(2, 0, 7 * hop)),
+            values(y.clone().narrow(2, 0, 7 * hop)),
+            "decoded past moved"
+        );
         assert_ne!(values(x.narrow(2, 7 * hop, hop)), values(y.narrow(2, 7 * hop, hop)));
     }
 
@@ -131,7 +139,12 @@ mod tests {
         let err = EncodecConfig::from_params(&table("use_causal_conv = false\ntrim_right_ratio = 0.5")).unwrap_err();
         assert!(err.to_string().contains("trim_right_ratio"), "{err}");
         assert!(SoundStreamConfig::from_params(&table("lstm = 2")).unwrap_err().to_string().contains("unknown field"));
-        assert!(SoundStreamConfig::from_params(&table("strides = [2, 0]")).unwrap_err().to_string().contains("[soundstream]"));
+        assert!(
+            SoundStreamConfig::from_params(&table("strides = [2, 0]"))
+                .unwrap_err()
+                .to_string()
+                .contains("[soundstream]")
+        );
     }
 
     /// Streams `chunk` frames at a time (the last chunk `tail` samples past whole frames when `tail > 0`) and
@@ -151,7 +164,11 @@ mod tests {
         }
         let streamed = Tensor::cat(parts, 2);
         assert_eq!(streamed.dims(), offline.dims(), "chunks of {chunk}, tail {tail}");
-        assert_eq!(values(streamed), values(offline.clone()), "encoder, chunks of {chunk}, tail {tail}: not bit for bit");
+        assert_eq!(
+            values(streamed),
+            values(offline.clone()),
+            "encoder, chunks of {chunk}, tail {tail}: not bit for bit"
+        );
         if tail > 0 {
             let more = enc.encode_step(audio.narrow(2, 0, hop), &mut state).unwrap_err().to_string();
             assert!(more.contains("already ended with a partial frame"), "{more}");
@@ -200,15 +217,29 @@ mod tests {
 
         for film in &mut dec.film {
             let [rows, channels] = film.scale.val().dims();
-            film.scale = burn::module::Param::from_tensor(Tensor::random([rows, channels], Distribution::Normal(1.0, 0.5), &device));
-            film.shift = burn::module::Param::from_tensor(Tensor::random([rows, channels], Distribution::Normal(0.0, 0.5), &device));
+            film.scale = burn::module::Param::from_tensor(Tensor::random(
+                [rows, channels],
+                Distribution::Normal(1.0, 0.5),
+                &device,
+            ));
+            film.shift = burn::module::Param::from_tensor(Tensor::random(
+                [rows, channels],
+                Distribution::Normal(0.0, 0.5),
+                &device,
+            ));
         }
         assert_ne!(at(&dec, 1), at(&dec, 4), "the bitrate changes the output");
         assert_eq!(values(dec.forward(latent.clone())), at(&dec, 4), "plain forward assumes all codebooks");
         let mut state = StreamState::default();
-        let streamed: Vec<Tensor<3>> =
-            (0..9).step_by(2).map(|f| dec.decode_step(latent.clone().narrow(2, f, 2.min(9 - f)), 2, &mut state).unwrap()).collect();
-        assert_eq!(values(Tensor::cat(streamed, 2)), at(&dec, 2), "streamed FiLM decode is the offline one bit for bit");
+        let streamed: Vec<Tensor<3>> = (0..9)
+            .step_by(2)
+            .map(|f| dec.decode_step(latent.clone().narrow(2, f, 2.min(9 - f)), 2, &mut state).unwrap())
+            .collect();
+        assert_eq!(
+            values(Tensor::cat(streamed, 2)),
+            at(&dec, 2),
+            "streamed FiLM decode is the offline one bit for bit"
+        );
     }
 
     #[test]

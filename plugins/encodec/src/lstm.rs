@@ -2,10 +2,10 @@
 //! forget, cell, output), and EnCodec's skip-connected wrapper. burn-nn's `Lstm` keeps one `Linear` per gate
 //! (transposed, split), so torch checkpoints would need reshaping; this one takes them as they are.
 
+use crate::carry::{SeanetStream, Slot};
 use burn::module::{Initializer, Module, Param};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
-use crate::carry::{SeanetStream, Slot};
 use xcodec_core::nn::exact;
 
 /// One LSTM layer; the checkpoint's `weight_ih_l{k}` etc. map to `layers.{k}.weight_ih` etc.

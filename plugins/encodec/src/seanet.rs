@@ -2,6 +2,7 @@
 //! `EncodecEncoder.layers` / `EncodecDecoder.layers` (ELUs included), so checkpoint keys such as
 //! `encoder.layers.1.block.1.conv.weight_g` land on the same path here.
 
+use crate::carry::SeanetStream;
 use crate::config::EncodecConfig;
 use crate::conv::{SeanetConv1d, SeanetConvTranspose1d};
 use crate::film::BitrateFilm;
@@ -9,7 +10,6 @@ use crate::lstm::SeanetLstm;
 use burn::module::Module;
 use burn::nn::{Elu, EluConfig};
 use burn::tensor::{Device, Tensor};
-use crate::carry::SeanetStream;
 use xcodec_core::{AcousticDecoder, AcousticEncoder, Result, StreamState, XcodecError};
 
 /// A layer of a residual block's branch.
@@ -34,7 +34,8 @@ pub struct SeanetResnetBlock {
 
 impl SeanetResnetBlock {
     fn new(cfg: &EncodecConfig, dim: usize, dilation: usize, device: &Device) -> Self {
-        let conv = |i, o, k, d| SeanetConv1d::new(i, o, k, 1, d, cfg.norm_type, cfg.use_causal_conv, cfg.pad_mode, device);
+        let conv =
+            |i, o, k, d| SeanetConv1d::new(i, o, k, 1, d, cfg.norm_type, cfg.use_causal_conv, cfg.pad_mode, device);
         let hidden = dim / cfg.compress;
         Self {
             block: vec![
@@ -155,7 +156,8 @@ pub struct SeanetEncoder {
 impl SeanetEncoder {
     /// Builds the encoder for `cfg` (mono input).
     pub fn new(cfg: &EncodecConfig, device: &Device) -> Self {
-        let conv = |i, o, k, s| SeanetConv1d::new(i, o, k, s, 1, cfg.norm_type, cfg.use_causal_conv, cfg.pad_mode, device);
+        let conv =
+            |i, o, k, s| SeanetConv1d::new(i, o, k, s, 1, cfg.norm_type, cfg.use_causal_conv, cfg.pad_mode, device);
         let mut layers = vec![SeanetLayer::Conv(conv(1, cfg.num_filters, cfg.kernel_size, 1))];
         let mut dim = cfg.num_filters;
         for &ratio in cfg.upsampling_ratios.iter().rev() {
@@ -197,20 +199,23 @@ impl AcousticEncoder for SeanetEncoder {
     }
 
     fn encode_step(&self, audio: Tensor<3>, state: &mut StreamState) -> Result<Tensor<3>> {
-    let [_, channels, samples] = audio.dims();
-    if channels != 1 || samples == 0 {
-        return Err(XcodecError::Input(format!("a stream chunk must be [batch, 1, samples >= 1], got {:?}", audio.dims())));
-    }
-    let stream = state.get_or_default::<SeanetStream>()?;
-    if stream.ended {
-        return Err(XcodecError::Input(
+        let [_, channels, samples] = audio.dims();
+        if channels != 1 || samples == 0 {
+            return Err(XcodecError::Input(format!(
+                "a stream chunk must be [batch, 1, samples >= 1], got {:?}",
+                audio.dims()
+            )));
+        }
+        let stream = state.get_or_default::<SeanetStream>()?;
+        if stream.ended {
+            return Err(XcodecError::Input(
             "the stream already ended with a partial frame; only the last chunk may be shorter than whole frames (start a new stream)".into(),
         ));
-    }
-    start_step(&self.layers, stream, "encoder")?;
-    let latent = self.layers.iter().fold(audio, |x, layer| layer.forward_step(x, stream));
-    stream.ended = samples % self.hop_length() != 0;
-    Ok(latent)
+        }
+        start_step(&self.layers, stream, "encoder")?;
+        let latent = self.layers.iter().fold(audio, |x, layer| layer.forward_step(x, stream));
+        stream.ended = samples % self.hop_length() != 0;
+        Ok(latent)
     }
 }
 
@@ -260,7 +265,12 @@ impl SeanetDecoder {
 
     /// Runs the layers on `x` through `forward` (whole clip or stream step), each transposed conv's output
     /// modulated for `codebooks` codebooks when the decoder is FiLM-conditioned.
-    pub(crate) fn run_with(&self, x: Tensor<3>, codebooks: usize, mut forward: impl FnMut(&SeanetLayer, Tensor<3>) -> Tensor<3>) -> Tensor<3> {
+    pub(crate) fn run_with(
+        &self,
+        x: Tensor<3>,
+        codebooks: usize,
+        mut forward: impl FnMut(&SeanetLayer, Tensor<3>) -> Tensor<3>,
+    ) -> Tensor<3> {
         let mut film = self.film.iter();
         self.layers.iter().fold(x, |x, layer| {
             let y = forward(layer, x);
@@ -307,16 +317,16 @@ impl AcousticDecoder for SeanetDecoder {
     }
 
     fn decode_step(&self, latent: Tensor<3>, codebooks: usize, state: &mut StreamState) -> Result<Tensor<3>> {
-    if latent.dims()[2] == 0 || latent.dims()[1] != self.latent_dim() {
-        return Err(XcodecError::Input(format!(
-            "a stream chunk must be [batch, {}, frames >= 1], got {:?}",
-            self.latent_dim(),
-            latent.dims()
-        )));
-    }
-    let stream = state.get_or_default::<SeanetStream>()?;
-    start_step(&self.layers, stream, "decoder")?;
-    Ok(self.run_with(latent, codebooks, |layer, x| layer.forward_step(x, stream)))
+        if latent.dims()[2] == 0 || latent.dims()[1] != self.latent_dim() {
+            return Err(XcodecError::Input(format!(
+                "a stream chunk must be [batch, {}, frames >= 1], got {:?}",
+                self.latent_dim(),
+                latent.dims()
+            )));
+        }
+        let stream = state.get_or_default::<SeanetStream>()?;
+        start_step(&self.layers, stream, "decoder")?;
+        Ok(self.run_with(latent, codebooks, |layer, x| layer.forward_step(x, stream)))
     }
 }
 

@@ -70,7 +70,8 @@ impl Attention {
         let k = self.heads(self.k_proj.forward(x.clone()));
         let v = self.heads(self.v_proj.forward(x.clone()));
         let mut bias_term = None;
-        if let (Some(bias), Some(lin), Some(konst)) = (position_bias, &self.gru_rel_pos_linear, &self.gru_rel_pos_const) {
+        if let (Some(bias), Some(lin), Some(konst)) = (position_bias, &self.gru_rel_pos_linear, &self.gru_rel_pos_const)
+        {
             let logits = lin.forward(self.heads(x)).reshape([b, self.num_heads, t, 2, 4]).sum_dim(4);
             let gates = sigmoid(logits.reshape([b, self.num_heads, t, 2]));
             let gate_a = gates.clone().narrow(3, 0, 1);
@@ -113,7 +114,15 @@ mod tests {
             assert_eq!(relative_bucket(rel, 320, 800), want, "relative position {rel}");
         }
         // The tiny test config (16 buckets, distance 64) over -100..=100, from the same reference call.
-        const SMALL: [i64; 201] = [7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 5, 5, 5, 5, 5, 5, 5, 5, 4, 4, 4, 4, 3, 2, 1, 0, 9, 10, 11, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15];
+        const SMALL: [i64; 201] = [
+            7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+            7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6,
+            6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 5, 5, 5, 5, 5, 5, 5, 5, 4, 4, 4, 4, 3, 2, 1, 0, 9, 10, 11, 12, 12,
+            12, 12, 13, 13, 13, 13, 13, 13, 13, 13, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 15,
+            15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
+            15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
+            15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
+        ];
         for (i, want) in SMALL.iter().enumerate() {
             assert_eq!(relative_bucket(i as i64 - 100, 16, 64), *want, "relative position {}", i as i64 - 100);
         }

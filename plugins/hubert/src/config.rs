@@ -149,8 +149,8 @@ impl TeacherConfig {
 
     /// Reads the shape from a transformers `config.json` (`pretrained` is left empty).
     pub fn from_hf_json(text: &str, expect: TeacherKind) -> Result<Self> {
-        let hf: HfConfig = serde_json::from_str(text)
-            .map_err(|e| XcodecError::Config(format!("teacher config.json: {e}")))?;
+        let hf: HfConfig =
+            serde_json::from_str(text).map_err(|e| XcodecError::Config(format!("teacher config.json: {e}")))?;
         let kind = match hf.model_type.as_str() {
             "hubert" => TeacherKind::Hubert,
             "wavlm" => TeacherKind::Wavlm,
@@ -170,7 +170,8 @@ impl TeacherConfig {
         }
         if hf.feat_extract_activation != "gelu" || hf.hidden_act != "gelu" || hf.conv_pos_batch_norm {
             return Err(XcodecError::Config(
-                "teacher config.json uses activations other than gelu or a batch-norm positional conv; not supported".into(),
+                "teacher config.json uses activations other than gelu or a batch-norm positional conv; not supported"
+                    .into(),
             ));
         }
         let cfg = Self {

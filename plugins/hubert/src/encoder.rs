@@ -5,11 +5,11 @@ use crate::config::{TeacherConfig, TeacherKind};
 use burn::module::{Initializer, Module, Param};
 use burn::nn::conv::Conv1dConfig;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use xcodec_core::nn::gelu::gelu;
-use xcodec_core::nn::rows::map_rows;
 use burn::tensor::module::conv1d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor};
+use xcodec_core::nn::gelu::gelu;
+use xcodec_core::nn::rows::map_rows;
 
 /// Grouped conv over time with weight norm over dim 2 (`g` is `[1, 1, taps]`), same-padded, gelu.
 #[derive(Module, Debug)]
@@ -37,7 +37,12 @@ impl PositionalConvEmbedding {
         let conv = Conv1dConfig::new(h, h, k).with_groups(groups).init(device);
         // `g` starts at the expected per-tap norm of burn's Kaiming-uniform `v` (variance 1 / (3 fan_in) over
         // h * h / groups entries, fan_in = h / groups * k), lazily like the other parameters.
-        let g = Initializer::Constant { value: (h as f64 / (3.0 * k as f64)).sqrt() }.init_with([1, 1, k], None, None, device);
+        let g = Initializer::Constant { value: (h as f64 / (3.0 * k as f64)).sqrt() }.init_with(
+            [1, 1, k],
+            None,
+            None,
+            device,
+        );
         Self {
             conv: PositionalConv {
                 weight_g: g,
@@ -186,7 +191,10 @@ impl Encoder {
         let x = x.clone() + self.pos_conv_embed.forward(x);
         let mut x = if self.pre_norm { x } else { self.layer_norm.forward(x) };
         let steps = x.dims()[1];
-        let bias = self.layers.first().and_then(|l| l.attention.position_bias(steps, self.num_buckets, self.max_bucket_distance));
+        let bias = self
+            .layers
+            .first()
+            .and_then(|l| l.attention.position_bias(steps, self.num_buckets, self.max_bucket_distance));
         let mut hidden = Vec::with_capacity(self.layers.len() + 1);
         hidden.push(x.clone());
         for layer in &self.layers {

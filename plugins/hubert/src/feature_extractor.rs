@@ -5,8 +5,8 @@ use burn::module::Module;
 use burn::nn::PaddingConfig1d;
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{GroupNorm, GroupNormConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use xcodec_core::nn::gelu::gelu;
 use burn::tensor::{Device, Tensor};
+use xcodec_core::nn::gelu::gelu;
 use xcodec_core::nn::rows::{host_values, map_full_rows};
 
 /// The norm after a feature conv.

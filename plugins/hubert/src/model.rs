@@ -36,7 +36,6 @@ impl SslTeacher {
         let features = self.feature_extractor.forward(audio);
         self.encoder.forward(self.feature_projection.forward(features))
     }
-
 }
 
 impl SemanticTeacher for SslTeacher {

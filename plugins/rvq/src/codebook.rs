@@ -20,7 +20,11 @@ pub struct EuclideanCodebook {
 
 /// A parameter the optimiser never touches (the trainer updates it by EMA), initialised lazily: a codebook
 /// that is loaded right after it is built never draws values it overwrites.
-fn frozen<const D: usize, S: Into<burn::tensor::Shape>>(init: Initializer, shape: S, device: &Device) -> Param<Tensor<D>> {
+fn frozen<const D: usize, S: Into<burn::tensor::Shape>>(
+    init: Initializer,
+    shape: S,
+    device: &Device,
+) -> Param<Tensor<D>> {
     init.init_with(shape, None, None, device).set_require_grad(false)
 }
 
@@ -58,16 +62,24 @@ impl EuclideanCodebook {
         let device = x.device();
         let ([n, dim], embed) = (x.dims(), self.embed.val());
         let size = embed.dims()[0];
-        let dots = exact::conv1d(x.clone().transpose().reshape([1, dim, n]), embed.clone().reshape([size, dim, 1]), None, 1, 1);
+        let dots = exact::conv1d(
+            x.clone().transpose().reshape([1, dim, n]),
+            embed.clone().reshape([size, dim, 1]),
+            None,
+            1,
+            1,
+        );
         let (x, embed, dots) = (host_values(x), host_values(embed), host_values(dots));
-        let squares = |rows: &[f32]| rows.chunks(dim).map(|r| r.iter().fold(0f32, |s, v| s + v * v)).collect::<Vec<_>>();
+        let squares =
+            |rows: &[f32]| rows.chunks(dim).map(|r| r.iter().fold(0f32, |s, v| s + v * v)).collect::<Vec<_>>();
         let (xx, ee) = (squares(&x), squares(&embed));
         let idx: Vec<i64> = (0..n)
             .map(|t| {
                 // The reference's `-(|x|^2 - 2 x.e + |e|^2)`, arg-max.
                 let dist = |i: usize| -((xx[t] - dots[i * n + t] * 2.0) + ee[i]);
                 let first = (0, dist(0));
-                (1..size).map(|i| (i, dist(i))).fold(first, |best, next| if next.1 > best.1 { next } else { best }).0 as i64
+                (1..size).map(|i| (i, dist(i))).fold(first, |best, next| if next.1 > best.1 { next } else { best }).0
+                    as i64
             })
             .collect();
         Tensor::from_data(TensorData::new(idx, [n]), &device)

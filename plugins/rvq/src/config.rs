@@ -43,9 +43,7 @@ impl RvqConfig {
     pub fn from_params(params: &toml::Table) -> Result<Self> {
         let cfg: Self = xcodec_core::config::parse_params("rvq", params)?;
         if cfg.num_quantizers == 0 || cfg.codebook_size < 2 {
-            return Err(XcodecError::Config(
-                "[rvq] params: need num_quantizers >= 1 and codebook_size >= 2".into(),
-            ));
+            return Err(XcodecError::Config("[rvq] params: need num_quantizers >= 1 and codebook_size >= 2".into()));
         }
         if !(0.0..1.0).contains(&cfg.ema_decay) {
             return Err(XcodecError::Config(format!("[rvq] params: ema_decay = {} must be in [0, 1)", cfg.ema_decay)));
@@ -88,7 +86,9 @@ impl DacVqConfig {
             ));
         }
         if !(cfg.commitment_weight >= 0.0 && cfg.codebook_weight >= 0.0) {
-            return Err(XcodecError::Config("[dac_vq] params: commitment_weight and codebook_weight must be >= 0".into()));
+            return Err(XcodecError::Config(
+                "[dac_vq] params: commitment_weight and codebook_weight must be >= 0".into(),
+            ));
         }
         Ok(cfg)
     }

@@ -60,7 +60,12 @@ impl ResidualVq {
     }
 
     /// Codes `[n_q, batch, frames]` of `x [batch, dim, frames]`, each residual's entries picked by `nearest`.
-    fn encode_with(&self, x: Tensor<3>, n_q: usize, nearest: fn(&EuclideanCodebook, Tensor<2>) -> Tensor<1, Int>) -> Tensor<3, Int> {
+    fn encode_with(
+        &self,
+        x: Tensor<3>,
+        n_q: usize,
+        nearest: fn(&EuclideanCodebook, Tensor<2>) -> Tensor<1, Int>,
+    ) -> Tensor<3, Int> {
         let [b, _, f] = x.dims();
         let mut residual = Self::rows(x);
         let mut codes = Vec::with_capacity(n_q);
@@ -229,7 +234,8 @@ mod tests {
     fn exact_encode_picks_the_same_entries_and_ignores_the_other_frames() {
         let device = Device::flex();
         device.seed(5);
-        let rvq = ResidualVq::new(&RvqConfig { num_quantizers: 4, codebook_size: 64, ..RvqConfig::default() }, 24, &device);
+        let rvq =
+            ResidualVq::new(&RvqConfig { num_quantizers: 4, codebook_size: 64, ..RvqConfig::default() }, 24, &device);
         let x = Tensor::<3>::random([2, 24, 57], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
         let exact = rvq.encode_exact(x.clone(), 4);
         assert_eq!(ints(exact.clone()), ints(rvq.encode(x.clone(), 4)));
@@ -243,14 +249,19 @@ mod tests {
     fn training_forward_is_straight_through_and_matches_encode() {
         let device = Device::flex().autodiff();
         device.seed(3);
-        let rvq = ResidualVq::new(&RvqConfig { num_quantizers: 3, codebook_size: 8, ..RvqConfig::default() }, 4, &device);
+        let rvq =
+            ResidualVq::new(&RvqConfig { num_quantizers: 3, codebook_size: 8, ..RvqConfig::default() }, 4, &device);
         let x = Tensor::<3>::random([2, 4, 5], burn::tensor::Distribution::Normal(0.0, 1.0), &device).require_grad();
         let out = rvq.forward_train(x.clone(), 3);
         out.codes.clone().into_data().assert_eq(&rvq.encode(x.clone(), 3).into_data(), true);
-        out.quantized.clone().into_data().assert_approx_eq::<f32>(&rvq.decode(out.codes.clone()).into_data(), Default::default());
+        out.quantized
+            .clone()
+            .into_data()
+            .assert_approx_eq::<f32>(&rvq.decode(out.codes.clone()).into_data(), Default::default());
         let grads = out.quantized.sum().backward();
         let g = x.grad(&grads).expect("input gets a gradient");
-        g.to_data().assert_approx_eq::<f32>(&Tensor::<3>::ones([2, 4, 5], &Device::flex()).into_data(), Default::default());
+        g.to_data()
+            .assert_approx_eq::<f32>(&Tensor::<3>::ones([2, 4, 5], &Device::flex()).into_data(), Default::default());
         assert!(out.commitment_loss.into_scalar::<f32>() > 0.0);
     }
 }

@@ -150,7 +150,14 @@ impl MultiFrequencyDiscriminator {
         let mel = if cfg.mel_scale {
             stfts
                 .iter()
-                .map(|s| filterbank_tensor(htk_mel_filterbank(cfg.sample_rate, s.bins(), s.bins()), s.bins(), s.bins(), device))
+                .map(|s| {
+                    filterbank_tensor(
+                        htk_mel_filterbank(cfg.sample_rate, s.bins(), s.bins()),
+                        s.bins(),
+                        s.bins(),
+                        device,
+                    )
+                })
                 .collect()
         } else {
             Vec::new()

@@ -66,7 +66,8 @@ impl PeriodDiscriminator {
             .enumerate()
             .map(|(i, &width)| {
                 let stride = if i == last { 1 } else { cfg.stride };
-                let spec = Conv2dSpec::new(channels_in, width, [cfg.kernel_size, 1]).stride([stride, 1]).padding([pad, 0]);
+                let spec =
+                    Conv2dSpec::new(channels_in, width, [cfg.kernel_size, 1]).stride([stride, 1]).padding([pad, 0]);
                 channels_in = width;
                 WnConv2d::new(spec, device)
             })

@@ -67,10 +67,12 @@ pub struct StftDiscriminator {
 impl StftDiscriminator {
     /// The sub-discriminator of resolution `i` of `cfg`.
     pub fn new(cfg: &MsStftConfig, i: usize, device: &Device) -> Result<Self> {
-        let stft = Stft::new(cfg.n_ffts[i], cfg.hop_lengths[i], cfg.win_lengths[i], false, SpectrumNorm::Window, device)?;
+        let stft =
+            Stft::new(cfg.n_ffts[i], cfg.hop_lengths[i], cfg.win_lengths[i], false, SpectrumNorm::Window, device)?;
         let [kh, kw] = cfg.kernel_size;
         let f = cfg.filters;
-        let mut convs = vec![NormConv2d::new(Conv2dSpec::new(2, f, [kh, kw]).padding([(kh - 1) / 2, (kw - 1) / 2]), false, device)];
+        let mut convs =
+            vec![NormConv2d::new(Conv2dSpec::new(2, f, [kh, kw]).padding([(kh - 1) / 2, (kw - 1) / 2]), false, device)];
         for &d in &cfg.dilations {
             let spec = Conv2dSpec::new(f, f, [kh, kw])
                 .stride(cfg.stride)

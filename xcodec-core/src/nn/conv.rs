@@ -9,8 +9,8 @@ use crate::nn::rows::{SendPtr, from_flex, into_flex};
 use burn::backend::flex::FlexTensor;
 use burn::tensor::module::{conv_transpose1d as burn_conv_transpose1d, conv1d as burn_conv1d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
-use rayon::prelude::*;
 use burn::tensor::{Tensor, TensorData};
+use rayon::prelude::*;
 
 /// Input channels from which one GEMM per tap beats unfolding the input in tiles.
 const MIN_CHANNELS: usize = 256;
@@ -34,7 +34,11 @@ pub fn conv1d(
     let [channels_out, weight_in, kernel] = weight.dims();
     let span = dilation * (kernel - 1) + 1;
     // burn's pointwise path is faster for narrow 1x1 convs (64 channels: 2x); shape errors are burn's to report.
-    if (kernel == 1 && channels_in < MIN_CHANNELS) || weight_in != channels_in || len + 2 * padding < span || stride == 0 {
+    if (kernel == 1 && channels_in < MIN_CHANNELS)
+        || weight_in != channels_in
+        || len + 2 * padding < span
+        || stride == 0
+    {
         return fallback(x, weight, bias);
     }
     let (x, weight, bias) = match flex_operands(x, weight, bias) {
@@ -189,7 +193,16 @@ impl Gemm {
             // o < channels_out, i < channels_in (inside `w`); rhs reads input[i * len_padded + k * dilation +
             // t * stride] for t < len_out, whose largest offset (kernel - 1) * dilation + (len_out - 1) * stride
             // is below len_padded by the definition of len_out, so it stays inside `input`.
-            unsafe { gemm_f32(channels_out, len_out, channels_in, out, (w.as_ptr().add(k), kernel, channels_in * kernel), (input.as_ptr().add(k * dilation), stride, len_padded)) };
+            unsafe {
+                gemm_f32(
+                    channels_out,
+                    len_out,
+                    channels_in,
+                    out,
+                    (w.as_ptr().add(k), kernel, channels_in * kernel),
+                    (input.as_ptr().add(k * dilation), stride, len_padded),
+                )
+            };
         }
     }
 
@@ -257,7 +270,16 @@ impl Gemm {
         }
         // SAFETY: dst as in `per_tap`; lhs is all of `w` (`channels_out x channels_in * kernel`, row-major);
         // rhs is all of `cols` (`channels_in * kernel x len_out`, row-major).
-        unsafe { gemm_f32(channels_out, len_out, channels_in * kernel, out, (w.as_ptr(), 1, channels_in * kernel), (cols.as_ptr(), 1, len_out)) };
+        unsafe {
+            gemm_f32(
+                channels_out,
+                len_out,
+                channels_in * kernel,
+                out,
+                (w.as_ptr(), 1, channels_in * kernel),
+                (cols.as_ptr(), 1, len_out),
+            )
+        };
     }
 }
 
@@ -266,7 +288,14 @@ impl Gemm {
 ///
 /// # Safety
 /// Every element the strides address (rows < m / k, columns < k / n) must be inside its allocation.
-unsafe fn gemm_f32(m: usize, n: usize, k: usize, dst: &mut [f32], lhs: (*const f32, usize, usize), rhs: (*const f32, usize, usize)) {
+unsafe fn gemm_f32(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    lhs: (*const f32, usize, usize),
+    rhs: (*const f32, usize, usize),
+) {
     debug_assert_eq!(dst.len(), m * n);
     // SAFETY: forwarded to the caller; dst is exactly m x n.
     unsafe {
@@ -318,9 +347,17 @@ mod tests {
     fn equals_burns_conv_for_strides_dilations_and_padding() {
         let device = Device::default();
         device.seed(7);
-        for (b, ci, co, k, s, p, d, t) in
-            [(1, 64, 8, 7, 1, 3, 1, 5000), (2, 24, 5, 16, 8, 4, 1, 777), (1, 256, 5, 7, 1, 3, 1, 50), (2, 300, 4, 3, 2, 0, 1, 41), (1, 256, 6, 7, 1, 9, 3, 64), (2, 260, 16, 1, 1, 0, 1, 9), (1, 256, 3, 4, 5, 2, 2, 33), (2, 1, 8, 10, 5, 0, 1, 97), (1, 3, 4, 7, 1, 3, 2, 40)]
-        {
+        for (b, ci, co, k, s, p, d, t) in [
+            (1, 64, 8, 7, 1, 3, 1, 5000),
+            (2, 24, 5, 16, 8, 4, 1, 777),
+            (1, 256, 5, 7, 1, 3, 1, 50),
+            (2, 300, 4, 3, 2, 0, 1, 41),
+            (1, 256, 6, 7, 1, 9, 3, 64),
+            (2, 260, 16, 1, 1, 0, 1, 9),
+            (1, 256, 3, 4, 5, 2, 2, 33),
+            (2, 1, 8, 10, 5, 0, 1, 97),
+            (1, 3, 4, 7, 1, 3, 2, 40),
+        ] {
             let x = Tensor::<3>::random([b, ci, t], Distribution::Normal(0.0, 1.0), &device);
             let w = Tensor::<3>::random([co, ci, k], Distribution::Normal(0.0, 1.0), &device);
             let bias = Tensor::<1>::random([co], Distribution::Normal(0.0, 1.0), &device);
@@ -336,9 +373,13 @@ mod tests {
     fn transposed_equals_burns_for_strides_padding_and_output_padding() {
         let device = Device::default();
         device.seed(9);
-        for (b, ci, co, k, s, p, op, t) in
-            [(1, 8, 4, 16, 8, 4, 0, 20), (2, 6, 3, 4, 2, 1, 0, 33), (1, 5, 7, 10, 5, 3, 1, 9), (2, 3, 2, 3, 1, 1, 0, 17), (1, 4, 4, 7, 2, 0, 1, 1)]
-        {
+        for (b, ci, co, k, s, p, op, t) in [
+            (1, 8, 4, 16, 8, 4, 0, 20),
+            (2, 6, 3, 4, 2, 1, 0, 33),
+            (1, 5, 7, 10, 5, 3, 1, 9),
+            (2, 3, 2, 3, 1, 1, 0, 17),
+            (1, 4, 4, 7, 2, 0, 1, 1),
+        ] {
             let x = Tensor::<3>::random([b, ci, t], Distribution::Normal(0.0, 1.0), &device);
             let w = Tensor::<3>::random([ci, co, k], Distribution::Normal(0.0, 1.0), &device);
             let bias = Tensor::<1>::random([co], Distribution::Normal(0.0, 1.0), &device);

@@ -88,7 +88,8 @@ pub fn conv_transpose1d_causal(
                 for i in 0..taps {
                     let k = p + (taps - 1 - i) * stride;
                     if k < kernel {
-                        phased[((p * channels_out + o) * channels_in + c) * taps + i] = w[(c * channels_out + o) * kernel + k];
+                        phased[((p * channels_out + o) * channels_in + c) * taps + i] =
+                            w[(c * channels_out + o) * kernel + k];
                     }
                 }
             }
@@ -135,7 +136,8 @@ impl PackedWeights {
         for o in 0..channels_out {
             for c in 0..channels_in {
                 for k in 0..kernel {
-                    packed[(((o / ROWS) * channels_in + c) * kernel + k) * ROWS + o % ROWS] = w[(o * channels_in + c) * kernel + k];
+                    packed[(((o / ROWS) * channels_in + c) * kernel + k) * ROWS + o % ROWS] =
+                        w[(o * channels_in + c) * kernel + k];
                 }
             }
         }
@@ -171,7 +173,8 @@ impl Geometry {
         // The input split into its `stride` phases (`phase[p][c][j] = x[c][j * stride + p]`) so that every tap
         // reads consecutive steps, each row long enough for whole tiles (zeros past the input).
         let tiles = len_out.div_ceil(LANES);
-        let taps: Vec<(usize, usize)> = (0..kernel).map(|k| ((k * dilation) % stride, (k * dilation) / stride)).collect();
+        let taps: Vec<(usize, usize)> =
+            (0..kernel).map(|k| ((k * dilation) % stride, (k * dilation) / stride)).collect();
         let row_len = tiles * LANES + taps.iter().map(|t| t.1).max().unwrap_or(0);
         let mut phases = vec![0f32; stride * channels_in * row_len];
         phases.par_chunks_mut(row_len).enumerate().for_each(|(i, dst)| {
@@ -238,7 +241,9 @@ impl Job<'_> {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn tile_avx2(&self, out: &mut [f32], w: &[f32], t0: usize) {
-        use std::arch::x86_64::{__m256, _mm256_add_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps};
+        use std::arch::x86_64::{
+            __m256, _mm256_add_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps,
+        };
         const HALF: usize = LANES / 2;
         let kernel = self.taps.len();
         let last = self.taps.iter().max().copied().unwrap_or(0) + (self.channels_in - 1) * self.row_len + t0 + LANES;
@@ -316,7 +321,8 @@ mod tests {
             let x = Tensor::<3>::random([2, c_in, len], Distribution::Normal(0.0, 1.0), &device);
             let w = Tensor::<3>::random([c_out, c_in, kernel], Distribution::Normal(0.0, 1.0), &device);
             let b = Tensor::<1>::random([c_out], Distribution::Normal(0.0, 1.0), &device);
-            let want = burn_conv1d(x.clone(), w.clone(), Some(b.clone()), ConvOptions::new([stride], [0], [dilation], 1));
+            let want =
+                burn_conv1d(x.clone(), w.clone(), Some(b.clone()), ConvOptions::new([stride], [0], [dilation], 1));
             let got = conv1d(x, w, Some(b), stride, dilation);
             assert_eq!(got.dims(), want.dims());
             assert!(max_diff(got, want) < 1e-4);
@@ -327,7 +333,8 @@ mod tests {
     fn causal_transposed_conv_equals_burns_trimmed_on_the_right() {
         let device = Device::default();
         device.seed(2);
-        for (c_in, c_out, kernel, stride, len) in [(4, 3, 8, 4, 9), (5, 2, 5, 2, 11), (3, 4, 3, 3, 6), (2, 2, 1, 1, 5)] {
+        for (c_in, c_out, kernel, stride, len) in [(4, 3, 8, 4, 9), (5, 2, 5, 2, 11), (3, 4, 3, 3, 6), (2, 2, 1, 1, 5)]
+        {
             let x = Tensor::<3>::random([2, c_in, len], Distribution::Normal(0.0, 1.0), &device);
             let w = Tensor::<3>::random([c_in, c_out, kernel], Distribution::Normal(0.0, 1.0), &device);
             let b = Tensor::<1>::random([c_out], Distribution::Normal(0.0, 1.0), &device);
@@ -392,4 +399,3 @@ mod tests {
         }
     }
 }
-

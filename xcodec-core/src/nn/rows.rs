@@ -66,9 +66,10 @@ where
 {
     let input = tensor.as_slice::<f32>().expect("checked contiguous");
     let mut out = vec![0f32; input.len()];
-    out.par_chunks_mut(row_len).zip(input.par_chunks(row_len)).enumerate().for_each(|(row, (out, input))| {
-        kernel(row, out, input)
-    });
+    out.par_chunks_mut(row_len)
+        .zip(input.par_chunks(row_len))
+        .enumerate()
+        .for_each(|(row, (out, input))| kernel(row, out, input));
     FlexTensor::from_data(burn::tensor::TensorData::new(out, tensor.layout().shape().clone()))
 }
 
@@ -117,7 +118,11 @@ pub fn into_contiguous_flex<const D: usize>(x: Tensor<D>) -> Result<FlexTensor, 
 fn flex_f32<const D: usize>(x: Tensor<D>) -> Result<FlexTensor, Tensor<D>> {
     let DispatchTensor { kind, autodiff } = x.into_dispatch();
     match kind {
-        DispatchTensorKind::Flex(BackendTensor::Float(t)) if autodiff == DispatchAutodiffContext::Disabled && t.dtype() == DType::F32 => Ok(t),
+        DispatchTensorKind::Flex(BackendTensor::Float(t))
+            if autodiff == DispatchAutodiffContext::Disabled && t.dtype() == DType::F32 =>
+        {
+            Ok(t)
+        }
         kind => Err(Tensor::from_dispatch(DispatchTensor { kind, autodiff })),
     }
 }

@@ -1,10 +1,10 @@
 //! Weight-normalized convolutions: `weight = g * v / ||v||`, the norm taken over every dim but the first
 //! (output channels for a conv, input channels for a transposed conv, as torch's `weight_norm(dim=0)`).
 
+use crate::nn::rows::{host_values, map_full_rows};
 use burn::module::{Initializer, Module, Param};
 use burn::nn::conv::{Conv1dConfig, ConvTranspose1dConfig};
 use burn::tensor::{Device, Tensor};
-use crate::nn::rows::{host_values, map_full_rows};
 
 /// `g * v / ||v||` with the norm over dims 1 and 2 of a rank-3 weight. On the CPU backend at inference one
 /// fused pass over `v`'s rows (burn's element-wise ops took ~170 ms for the 8.4 M weights of the DAC decoder's
@@ -89,7 +89,14 @@ impl WnConv1d {
 
     /// `[batch, in, time] -> [batch, out, time']`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        crate::nn::conv::conv1d(x, self.weight(), self.bias.as_ref().map(|b| b.val()), self.stride, self.padding, self.dilation)
+        crate::nn::conv::conv1d(
+            x,
+            self.weight(),
+            self.bias.as_ref().map(|b| b.val()),
+            self.stride,
+            self.padding,
+            self.dilation,
+        )
     }
 
     /// Output length for `len` input samples.
