@@ -198,7 +198,9 @@ impl TrainConfig {
         if t.keep_checkpoints == 0 {
             return bad("train.keep_checkpoints must be at least 1 (resuming needs one)");
         }
-        if !(t.learning_rate > 0.0) || !(t.lr_decay > 0.0 && t.lr_decay <= 1.0) || t.lr_decay_every == 0 {
+        let positive = |v: f64| v > 0.0; // false for NaN too
+        let in_range = positive(t.learning_rate) && positive(t.lr_decay) && t.lr_decay <= 1.0;
+        if !in_range || t.lr_decay_every == 0 {
             return bad("train.learning_rate must be > 0, train.lr_decay in (0, 1] and train.lr_decay_every >= 1");
         }
         if self.data.segment_samples == 0 || self.data.workers == 0 {

@@ -97,7 +97,7 @@ impl Pqmf {
     /// Designs the filters of `cfg`.
     pub fn new(cfg: &PqmfConfig, device: &Device) -> Result<Self> {
         let cutoff = cfg.effective_cutoff();
-        if cfg.subbands == 0 || cfg.taps == 0 || cfg.taps % 2 != 0 || !(0.0 < cutoff && cutoff < 1.0) {
+        if cfg.subbands == 0 || cfg.taps == 0 || !cfg.taps.is_multiple_of(2) || !(0.0 < cutoff && cutoff < 1.0) {
             return Err(XcodecError::Config(format!(
                 "PQMF: need subbands > 0, an even taps > 0 and 0 < cutoff_ratio < 1, got {} bands, {} taps, cutoff {cutoff}",
                 cfg.subbands, cfg.taps

@@ -326,9 +326,12 @@ fn to_tensor(items: &[Vec<f32>], device: &Device) -> Tensor<3> {
     Tensor::from_data(TensorData::new(flat, [items.len(), 1, samples]), device)
 }
 
+/// A device and the items it computes.
+type Shard<'a> = (Device, &'a [Vec<f32>]);
+
 /// Splits a step's items into `accumulate` micro-batches, each split across the devices (contiguous runs,
 /// as even as possible; a device whose share is empty gets none).
-fn shard<'a>(items: &'a [Vec<f32>], accumulate: usize, devices: &[Device]) -> Vec<Vec<(Device, &'a [Vec<f32>])>> {
+fn shard<'a>(items: &'a [Vec<f32>], accumulate: usize, devices: &[Device]) -> Vec<Vec<Shard<'a>>> {
     let split = |slice: &'a [Vec<f32>], parts: usize| -> Vec<&'a [Vec<f32>]> {
         let (base, extra) = (slice.len() / parts, slice.len() % parts);
         let mut at = 0;

@@ -54,8 +54,7 @@ pub fn tiny_config(dir: &Path, sets: &[&str]) -> TrainConfig {
     .chain(sets.iter().map(|s| s.to_string()))
     .collect();
     sets.push("train.seed=1".into());
-    let mut cfg = TrainConfig::default();
-    cfg.codec = Some(codec);
+    let cfg = TrainConfig { codec: Some(codec), ..TrainConfig::default() };
     cfg.with_overrides(&sets).unwrap()
 }
 

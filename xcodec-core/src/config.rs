@@ -155,7 +155,7 @@ impl CodecConfig {
                 "semantic_adapter: channel_ratios and strides need one positive entry per block".into(),
             ));
         }
-        if a.kernel_size % 2 == 0 || a.unit_kernel_size % 2 == 0 {
+        if a.kernel_size.is_multiple_of(2) || a.unit_kernel_size.is_multiple_of(2) {
             return Err(XcodecError::Config("semantic_adapter: kernel sizes must be odd".into()));
         }
         Ok(())

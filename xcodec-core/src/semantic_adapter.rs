@@ -8,16 +8,17 @@ use burn::nn::conv::{Conv1d, Conv1dConfig, ConvTranspose1d, ConvTranspose1dConfi
 use burn::tensor::activation::elu;
 use burn::tensor::{Device, Tensor};
 
+/// A conv with "same" padding for its odd kernel: `(kernel - 1) / 2 * dilation` on each side.
 fn conv(
     c_in: usize,
     c_out: usize,
     kernel: usize,
     stride: usize,
-    pad: usize,
     dilation: usize,
     bias: bool,
     device: &Device,
 ) -> Conv1d {
+    let pad = (kernel - 1) / 2 * dilation;
     Conv1dConfig::new(c_in, c_out, kernel)
         .with_stride(stride)
         .with_dilation(dilation)
@@ -38,8 +39,8 @@ pub struct ResidualUnit {
 impl ResidualUnit {
     fn new(channels: usize, kernel: usize, dilation: usize, device: &Device) -> Self {
         Self {
-            conv1: conv(channels, channels, kernel, 1, (kernel - 1) / 2 * dilation, dilation, false, device),
-            conv2: conv(channels, channels, 1, 1, 0, 1, false, device),
+            conv1: conv(channels, channels, kernel, 1, dilation, false, device),
+            conv2: conv(channels, channels, 1, 1, 1, false, device),
         }
     }
 
@@ -85,13 +86,13 @@ impl SemanticEncoder {
                 let kernel = if stride == 1 { 3 } else { 2 * stride };
                 let block = SemanticEncoderBlock {
                     res_units: residual_units(c_in, cfg, device),
-                    conv: conv(c_in, c_out, kernel, stride, (kernel - 1) / 2, 1, true, device),
+                    conv: conv(c_in, c_out, kernel, stride, 1, true, device),
                 };
                 c_in = c_out;
                 block
             })
             .collect();
-        Self { conv: conv(hidden, hidden, k, 1, k / 2, 1, false, device), conv_blocks }
+        Self { conv: conv(hidden, hidden, k, 1, 1, false, device), conv_blocks }
     }
 
     /// Output frames for `frames` input frames.
@@ -161,7 +162,7 @@ impl SemanticDecoder {
                 let c_in = hidden * ratios[i];
                 let c_out = ratios.get(i + 1).map_or(hidden, |r| hidden * r);
                 let up = if stride == 1 {
-                    UpConv::Conv(conv(c_in, c_out, 3, 1, 1, 1, true, device))
+                    UpConv::Conv(conv(c_in, c_out, 3, 1, 1, true, device))
                 } else {
                     UpConv::Transposed(
                         ConvTranspose1dConfig::new([c_in, c_out], 2 * stride)
@@ -176,9 +177,9 @@ impl SemanticDecoder {
             })
             .collect();
         Self {
-            conv1: conv(hidden, hidden * ratios[0], k, 1, k / 2, 1, false, device),
+            conv1: conv(hidden, hidden * ratios[0], k, 1, 1, false, device),
             conv_blocks,
-            conv2: conv(hidden, hidden, k, 1, k / 2, 1, false, device),
+            conv2: conv(hidden, hidden, k, 1, 1, false, device),
         }
     }
 

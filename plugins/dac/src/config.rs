@@ -74,7 +74,8 @@ impl DacConfig {
         if self.encoder_width == 0 || self.latent_dim == 0 {
             return bad("encoder_width and latent_dim must be positive".into());
         }
-        if self.decoder_width >> self.strides.len() == 0 || self.decoder_width % (1 << self.strides.len()) != 0 {
+        if self.decoder_width >> self.strides.len() == 0 || !self.decoder_width.is_multiple_of(1 << self.strides.len())
+        {
             return bad(format!(
                 "decoder_width = {} must be divisible by 2^{} (it is halved by every block)",
                 self.decoder_width,

@@ -1,5 +1,5 @@
-//! The state a causal SEANet stream carries between chunks. Streaming for causal SEANets: chunks of whole frames in, the same frames out as the whole-clip forward,
-//! with the state carried between calls — per conv its last `kernel - stride` inputs (the left padding the
+//! The state a causal SEANet stream carries between chunks. Streaming takes chunks of whole frames and gives
+//! the same frames as the whole-clip forward, with the state carried between calls — per conv its last `kernel - stride` inputs (the left padding the
 //! whole-clip forward would have seen), per LSTM layer `(h, c)`, per transposed conv its last inputs whose
 //! kernels overlap the next chunk. The convs compute with [`xcodec_core::nn::exact`] in both paths, so a stream
 //! gives the whole clip's values bit for bit. A last chunk that is not a whole number of frames is padded on the
@@ -15,7 +15,7 @@ pub(crate) enum Slot {
     /// Not yet used (first chunk).
     Fresh,
     /// A conv's or transposed conv's last inputs.
-    Inputs(Tensor<3>),
+    Inputs(Box<Tensor<3>>),
     /// An LSTM's `(h, c)` per layer.
     Recurrent(Vec<(Tensor<2>, Tensor<2>)>),
 }

@@ -204,14 +204,14 @@ impl SeanetConv1d {
         }
         let [b, c, _] = x.dims();
         let past = match slot {
-            Slot::Inputs(t) => t.clone(),
+            Slot::Inputs(t) => (**t).clone(),
             _ if self.pad_mode == PadMode::Replicate => x.clone().narrow(2, 0, 1).repeat_dim(2, total),
             _ => Tensor::zeros([b, c, total], &x.device()),
         };
         let samples = x.dims()[2];
         let full = Tensor::cat(vec![past, x], 2);
         let len = full.dims()[2];
-        *slot = Slot::Inputs(full.clone().narrow(2, len - total, total));
+        *slot = Slot::Inputs(Box::new(full.clone().narrow(2, len - total, total)));
         // The past stands in for the left padding. Chunks of whole frames need no right padding; the last chunk of
         // a stream that ends inside a frame gets the padding the whole-clip forward adds to make its last window
         // whole (all earlier chunks being multiples of the stride, the same amount).
@@ -372,11 +372,11 @@ impl SeanetConvTranspose1d {
         }
         let [b, c, frames] = x.dims();
         let past = match slot {
-            Slot::Inputs(t) => t.clone(),
+            Slot::Inputs(t) => (**t).clone(),
             _ => Tensor::zeros([b, c, history], &x.device()),
         };
         let full = Tensor::cat(vec![past, x], 2);
-        *slot = Slot::Inputs(full.clone().narrow(2, frames, history));
+        *slot = Slot::Inputs(Box::new(full.clone().narrow(2, frames, history)));
         self.forward_after(full, history)
     }
 }

@@ -199,7 +199,10 @@ impl TeacherConfig {
 
     fn check(&self, name: &str) -> Result<()> {
         let bad = |m: &str| Err(XcodecError::Config(format!("[{name}] params: {m}")));
-        if self.hidden_size == 0 || self.num_attention_heads == 0 || self.hidden_size % self.num_attention_heads != 0 {
+        if self.hidden_size == 0
+            || self.num_attention_heads == 0
+            || !self.hidden_size.is_multiple_of(self.num_attention_heads)
+        {
             return bad("hidden_size must be a positive multiple of num_attention_heads");
         }
         if self.conv_dim.is_empty()
@@ -211,7 +214,7 @@ impl TeacherConfig {
         if self.feat_extract_norm != "group" && self.feat_extract_norm != "layer" {
             return bad("feat_extract_norm must be \"group\" or \"layer\"");
         }
-        if self.hidden_size % self.num_conv_pos_embedding_groups != 0 {
+        if !self.hidden_size.is_multiple_of(self.num_conv_pos_embedding_groups) {
             return bad("hidden_size must be divisible by num_conv_pos_embedding_groups");
         }
         if self.num_buckets < 4 || self.max_bucket_distance <= self.num_buckets / 4 {

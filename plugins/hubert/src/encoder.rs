@@ -74,7 +74,7 @@ impl PositionalConvEmbedding {
         });
         let y = Tensor::cat(per_group.collect(), 1);
         // An even number of taps gives one step too many: drop the last (transformers' SamePad).
-        let steps = y.dims()[2] - usize::from(taps % 2 == 0);
+        let steps = y.dims()[2] - usize::from(taps.is_multiple_of(2));
         gelu(y.narrow(2, 0, steps)).swap_dims(1, 2)
     }
 }

@@ -36,6 +36,7 @@ pub struct DiscriminatorGroup {
 /// Which discriminators to build, and their shapes. Default: X-Codec's (the MFD alone).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[derive(Default)]
 pub struct DiscriminatorConfig {
     /// Multi-frequency discriminator (on by default).
     pub mfd: MfdConfig,
@@ -43,12 +44,6 @@ pub struct DiscriminatorConfig {
     pub mpd: MpdConfig,
     /// Multi-scale STFT discriminator (off by default).
     pub msstft: MsStftConfig,
-}
-
-impl Default for DiscriminatorConfig {
-    fn default() -> Self {
-        Self { mfd: MfdConfig::default(), mpd: MpdConfig::default(), msstft: MsStftConfig::default() }
-    }
 }
 
 /// The enabled discriminators.

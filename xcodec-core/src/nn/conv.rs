@@ -147,6 +147,7 @@ pub fn conv_transpose1d(
 /// The operands' `flex` tensors, or all three back when one of them is not a contiguous f32 CPU tensor outside
 /// autodiff.
 #[allow(clippy::type_complexity)] // the same three tensors, either way
+#[allow(clippy::result_large_err)] // the operands handed back by value; boxing would allocate on every call
 fn flex_operands(
     x: Tensor<3>,
     weight: Tensor<3>,
