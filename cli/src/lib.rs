@@ -80,7 +80,7 @@ struct BuildArgs {
     #[arg(long)]
     semantic: String,
     /// Quantizer.
-    #[arg(long, default_value = "rvq")]
+    #[arg(long, default_value = xcodec_builtin::names::RVQ)]
     quantizer: String,
     /// Override a config value, e.g. `--set acoustic.params.latent_dim=128` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -114,7 +114,7 @@ fn build<P: ExtraParts>(args: &BuildArgs) -> anyhow::Result<()> {
         ),
         (Some(name), _) => name.clone(),
         (None, Some(src)) => src.config.acoustic.name.clone(),
-        (None, None) => "dac".to_string(),
+        (None, None) => xcodec_builtin::names::DAC.to_string(),
     };
     let base = match &args.config {
         Some(path) => CodecConfig::load(path)?,

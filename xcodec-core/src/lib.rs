@@ -29,5 +29,5 @@ pub use config::{CodecConfig, PartConfig, SemanticAdapterConfig};
 pub use error::{Result, XcodecError};
 pub use registry::{PartEntry, Role};
 pub use stream_state::{CodecStream, StreamCarry, StreamState};
-pub use teacher_none::{AbsentTeacher, NoTeacher};
+pub use teacher_none::{AbsentTeacher, NO_TEACHER, NoTeacher};
 pub use traits::{AcousticDecoder, AcousticEncoder, Quantizer, QuantizerTrainOutput, SemanticTeacher};

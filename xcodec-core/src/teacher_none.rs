@@ -43,12 +43,15 @@ impl SemanticTeacher for AbsentTeacher {
     }
 }
 
+/// The semantic part name of "no teacher" (an acoustic-only codec).
+pub const NO_TEACHER: &str = "none";
+
 inventory::submit! {
     crate::registry::PartEntry {
         role: crate::registry::Role::Semantic,
-        name: "none",
+        name: NO_TEACHER,
         description: "no semantic teacher: an acoustic-only codec (plain RVQ codec)",
         default_params: toml::Table::new,
-        check_params: |p| crate::config::parse_params::<crate::config::NoParams>("none", p).map(|_| ()),
+        check_params: |p| crate::config::parse_params::<crate::config::NoParams>(NO_TEACHER, p).map(|_| ()),
     }
 }

@@ -3,6 +3,7 @@
 //! [`CodecConfig`]: the `dac` part in descript's flavour (decoder strides reversed, no output padding, tanh),
 //! no teacher, the `dac_vq` quantizer, one bandwidth per codebook count.
 
+use crate::names::{DAC, DAC_VQ, NO_TEACHER};
 use burn::store::pytorch::PytorchReader;
 use burn::store::pytorch_reader::PickleValue;
 use serde::Deserialize;
@@ -55,9 +56,9 @@ impl DacShape {
         let cfg = CodecConfig {
             sample_rate_hz: self.sample_rate_hz,
             target_bandwidths_kbps: (1..=self.n_codebooks).map(|k| k as f64 * bits * frame_rate / 1000.0).collect(),
-            acoustic: PartConfig { name: "dac".into(), params: params_table(&acoustic) },
-            semantic: PartConfig { name: "none".into(), params: toml::Table::new() },
-            quantizer: PartConfig { name: "dac_vq".into(), params: params_table(&quantizer) },
+            acoustic: PartConfig { name: DAC.into(), params: params_table(&acoustic) },
+            semantic: PartConfig { name: NO_TEACHER.into(), params: toml::Table::new() },
+            quantizer: PartConfig { name: DAC_VQ.into(), params: params_table(&quantizer) },
             semantic_adapter: SemanticAdapterConfig::default(),
             decoder_only: false,
         };

@@ -1,6 +1,7 @@
 //! A transformers `XcodecConfig` or `EncodecConfig` (`config.json`) as our [`CodecConfig`] (`DacConfig`: see
 //! [`crate::dac_config`]).
 
+use crate::names::{DAC, ENCODEC, NO_TEACHER, RVQ};
 use serde::Deserialize;
 use xcodec_core::config::params_table;
 use xcodec_core::{CodecConfig, PartConfig, Result, SemanticAdapterConfig, XcodecError, bandwidth};
@@ -99,7 +100,7 @@ pub fn codec_config_from_hf(text: &str) -> Result<CodecConfig> {
         sample_rate_hz: hf.sample_rate,
         target_bandwidths_kbps: hf.target_bandwidths.clone(),
         acoustic: PartConfig {
-            name: "dac".into(),
+            name: DAC.into(),
             params: params_table(&DacConfig {
                 encoder_width: dac.encoder_hidden_size,
                 strides: dac.downsampling_ratios.clone(),
@@ -108,9 +109,9 @@ pub fn codec_config_from_hf(text: &str) -> Result<CodecConfig> {
                 ..DacConfig::default()
             }),
         },
-        semantic: PartConfig { name: teacher_type.into(), params: params_table(&teacher) },
+        semantic: PartConfig { name: kind.part_name().into(), params: params_table(&teacher) },
         quantizer: PartConfig {
-            name: "rvq".into(),
+            name: RVQ.into(),
             params: params_table(&RvqConfig {
                 num_quantizers,
                 codebook_size: hf.codebook_size,
@@ -168,7 +169,7 @@ fn encodec_shape(json: &serde_json::Value) -> Result<EncodecConfig> {
     }
     let cfg: EncodecConfig = serde_json::from_value(serde_json::Value::Object(shape))
         .map_err(|e| XcodecError::Config(format!("config.json: {e}")))?;
-    cfg.check("encodec")?;
+    cfg.check(ENCODEC)?;
     Ok(cfg)
 }
 
@@ -203,10 +204,10 @@ fn encodec_config_from_hf(text: &str) -> Result<CodecConfig> {
     let cfg = CodecConfig {
         sample_rate_hz: hf.sampling_rate,
         target_bandwidths_kbps: hf.target_bandwidths.clone(),
-        acoustic: PartConfig { name: "encodec".into(), params: params_table(&shape) },
-        semantic: PartConfig { name: "none".into(), params: toml::Table::new() },
+        acoustic: PartConfig { name: ENCODEC.into(), params: params_table(&shape) },
+        semantic: PartConfig { name: NO_TEACHER.into(), params: toml::Table::new() },
         quantizer: PartConfig {
-            name: "rvq".into(),
+            name: RVQ.into(),
             params: params_table(&RvqConfig {
                 num_quantizers,
                 codebook_size: hf.codebook_size,

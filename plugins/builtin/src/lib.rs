@@ -24,8 +24,15 @@ pub use layout::{
 pub use model_dir::save_model_dir;
 pub use parts::{AnyAcousticDecoder, AnyAcousticEncoder, AnyQuantizer, AnySemanticTeacher};
 pub use resolve::{DECODER_SIDE, ENCODER_SIDE, LoadedModel, Parts};
-/// The atomic writer, here for the callers that knew it from this crate; it lives in [`xcodec_core::io`].
-pub use xcodec_core::io::write_atomic;
+
+/// The registered part names, one constant each, as their plugins export them.
+pub mod names {
+    pub use xcodec_core::NO_TEACHER;
+    pub use xcodec_dac::DAC;
+    pub use xcodec_encodec::{ENCODEC, SOUNDSTREAM};
+    pub use xcodec_hubert::{HUBERT, WAVLM};
+    pub use xcodec_rvq::{DAC_VQ, RVQ};
+}
 
 use burn::tensor::Device;
 use std::marker::PhantomData;

@@ -11,9 +11,6 @@ pub const CONFIG_FILE: &str = "config.toml";
 /// Weights file name in a model directory.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 
-/// What a decoder-only model keeps.
-const DECODER_SIDE: &str = r"^(quantizer|fc_post2|acoustic_decoder)\.";
-
 /// Writes `dir/config.toml` and `dir/model.safetensors` (each via a temp file + rename). With
 /// `cfg.decoder_only`, only the tensors decoding needs are written.
 pub fn save_model_dir<P: ExtraParts>(dir: &Path, cfg: &CodecConfig, codec: &Codec<P>) -> Result<()> {
@@ -27,7 +24,7 @@ pub fn save_model_dir<P: ExtraParts>(dir: &Path, cfg: &CodecConfig, codec: &Code
         .clear_metadata()
         .metadata("format", concat!("xcodec ", env!("CARGO_PKG_VERSION")));
     if cfg.decoder_only {
-        store = store.with_regex(DECODER_SIDE);
+        store = store.with_regex(crate::resolve::DECODER_PARTS);
     }
     codec.save_into(&mut store).map_err(|e| XcodecError::file(&weights, format!("cannot write weights: {e}")))?;
     xcodec_core::io::write_atomic(&dir.join(CONFIG_FILE), cfg.to_toml().as_bytes())

@@ -2,6 +2,7 @@
 //! yaml of its inference script. Keys map onto ours through [`original_key_map`]; the shape comes from the
 //! yaml, the DAC widths from the tensors themselves (the original code hard-codes 64 and 1024).
 
+use crate::names::{DAC, HUBERT, RVQ, WAVLM};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use xcodec_core::config::params_table;
@@ -96,16 +97,16 @@ pub fn yaml_path(pth: &Path, explicit: Option<&Path>) -> Result<PathBuf> {
 fn teacher(name: &str, yaml: &Path) -> Result<(&'static str, TeacherConfig)> {
     let plain = |cfg: TeacherConfig| TeacherConfig { pretrained: String::new(), ..cfg };
     match name {
-        "hubert_base" => Ok(("hubert", plain(TeacherConfig::hubert_base()))),
+        "hubert_base" => Ok((HUBERT, plain(TeacherConfig::hubert_base()))),
         // ZhenYe234/hubert_base_general_audio has hubert-base's architecture.
-        "hubert_base_general" => Ok(("hubert", plain(TeacherConfig::hubert_base()))),
-        "wavlm_base_plus" => Ok(("wavlm", plain(TeacherConfig::wavlm_base_plus()))),
+        "hubert_base_general" => Ok((HUBERT, plain(TeacherConfig::hubert_base()))),
+        "wavlm_base_plus" => Ok((WAVLM, plain(TeacherConfig::wavlm_base_plus()))),
         path if path.ends_with(".json") => {
             let file = yaml.with_file_name(path);
             let text = std::fs::read_to_string(&file).map_err(|e| XcodecError::file(&file, e.to_string()))?;
             let kind = if text.contains("\"wavlm\"") { TeacherKind::Wavlm } else { TeacherKind::Hubert };
             let cfg = TeacherConfig::from_hf_json(&text, kind).map_err(|e| XcodecError::file(&file, e.to_string()))?;
-            Ok((if kind == TeacherKind::Wavlm { "wavlm" } else { "hubert" }, cfg))
+            Ok((kind.part_name(), cfg))
         }
         other => Err(XcodecError::Config(format!(
             "semantic_techer '{other}' is unknown; expected hubert_base, wavlm_base_plus or hubert_base_general"
@@ -132,7 +133,7 @@ pub fn codec_config_from_original(yaml: &Path, encoder_width: usize, decoder_wid
         sample_rate_hz: g.sample_rate,
         target_bandwidths_kbps: g.target_bandwidths,
         acoustic: PartConfig {
-            name: "dac".into(),
+            name: DAC.into(),
             params: params_table(&DacConfig {
                 encoder_width,
                 strides: g.ratios,
@@ -143,7 +144,7 @@ pub fn codec_config_from_original(yaml: &Path, encoder_width: usize, decoder_wid
         },
         semantic: PartConfig { name: teacher_name.into(), params: params_table(&teacher_cfg) },
         quantizer: PartConfig {
-            name: "rvq".into(),
+            name: RVQ.into(),
             params: params_table(&RvqConfig { num_quantizers, codebook_size: g.bins, ..RvqConfig::default() }),
         },
         semantic_adapter: SemanticAdapterConfig::default(),

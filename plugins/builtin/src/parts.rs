@@ -3,16 +3,13 @@
 
 use crate::extra::{ExtraParts, NoExtra};
 use burn::module::Module;
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::Device;
 use std::path::PathBuf;
-use xcodec_core::{
-    AbsentTeacher, AcousticDecoder, AcousticEncoder, NoTeacher, PartConfig, Quantizer, QuantizerTrainOutput, Result,
-    Role, SemanticTeacher, StreamState, XcodecError, registry,
-};
-use xcodec_dac::{DacConfig, DacDecoder, DacEncoder};
-use xcodec_encodec::{EncodecConfig, SeanetDecoder, SeanetEncoder, SoundStreamConfig};
-use xcodec_hubert::{SslTeacher, TeacherConfig, TeacherKind};
-use xcodec_rvq::{DacVqConfig, FactorizedRvq, ResidualVq, RvqConfig};
+use xcodec_core::{AbsentTeacher, NO_TEACHER, NoTeacher, PartConfig, Result, Role, XcodecError, registry};
+use xcodec_dac::{DAC, DacConfig, DacDecoder, DacEncoder};
+use xcodec_encodec::{ENCODEC, EncodecConfig, SOUNDSTREAM, SeanetDecoder, SeanetEncoder, SoundStreamConfig};
+use xcodec_hubert::{HUBERT, SslTeacher, TeacherConfig, TeacherKind, WAVLM};
+use xcodec_rvq::{DAC_VQ, DacVqConfig, FactorizedRvq, RVQ, ResidualVq, RvqConfig};
 
 /// Any built-in acoustic encoder, or `P`'s extra one.
 #[derive(Module, Debug)]
@@ -81,15 +78,15 @@ pub fn acoustic<P: ExtraParts>(
 ) -> Result<(AnyAcousticEncoder<P>, AnyAcousticDecoder<P>)> {
     registry::find(Role::Acoustic, &part.name)?;
     match part.name.as_str() {
-        "dac" => {
+        DAC => {
             let cfg = DacConfig::from_params(&part.params)?;
             Ok((
                 AnyAcousticEncoder::Dac(DacEncoder::new(&cfg, device)),
                 AnyAcousticDecoder::Dac(DacDecoder::new(&cfg, device)),
             ))
         }
-        name @ ("encodec" | "soundstream") => {
-            let cfg = if name == "encodec" {
+        name @ (ENCODEC | SOUNDSTREAM) => {
+            let cfg = if name == ENCODEC {
                 EncodecConfig::from_params(&part.params)?
             } else {
                 SoundStreamConfig::from_params(&part.params)?.to_seanet()
@@ -114,8 +111,8 @@ enum TeacherKindOf {
 fn teacher_config(part: &PartConfig) -> Result<TeacherKindOf> {
     (registry::find(Role::Semantic, &part.name)?.check_params)(&part.params)?;
     match part.name.as_str() {
-        "none" => Ok(TeacherKindOf::BuiltIn(None)),
-        name @ ("hubert" | "wavlm") => {
+        NO_TEACHER => Ok(TeacherKindOf::BuiltIn(None)),
+        name @ (HUBERT | WAVLM) => {
             TeacherConfig::from_params(name, &part.params).map(|c| TeacherKindOf::BuiltIn(Some(c)))
         }
         _ => Ok(TeacherKindOf::Extra),
@@ -145,13 +142,13 @@ pub fn absent_teacher<P: ExtraParts>(part: &PartConfig) -> Result<AnySemanticTea
 }
 
 fn teacher_kind(name: &str) -> TeacherKind {
-    if name == "wavlm" { TeacherKind::Wavlm } else { TeacherKind::Hubert }
+    if name == WAVLM { TeacherKind::Wavlm } else { TeacherKind::Hubert }
 }
 
 /// For a teacher with a `pretrained` source: resolves it, replaces the shape params with the source's
 /// `config.json` (keeping `pretrained`), and returns its weights file. `None` for other parts.
 pub fn resolve_pretrained_teacher(part: &mut PartConfig) -> Result<Option<PathBuf>> {
-    if !matches!(part.name.as_str(), "hubert" | "wavlm") {
+    if !matches!(part.name.as_str(), HUBERT | WAVLM) {
         return Ok(None);
     }
     let cfg = TeacherConfig::from_params(&part.name, &part.params)?;
@@ -176,117 +173,13 @@ pub fn resolve_pretrained_teacher(part: &mut PartConfig) -> Result<Option<PathBu
 pub fn quantizer<P: ExtraParts>(part: &PartConfig, dim: usize, device: &Device) -> Result<AnyQuantizer<P>> {
     registry::find(Role::Quantizer, &part.name)?;
     match part.name.as_str() {
-        "rvq" => Ok(AnyQuantizer::Rvq(ResidualVq::new(&RvqConfig::from_params(&part.params)?, dim, device))),
-        "dac_vq" => Ok(AnyQuantizer::DacVq(FactorizedRvq::new(&DacVqConfig::from_params(&part.params)?, dim, device))),
+        RVQ => Ok(AnyQuantizer::Rvq(ResidualVq::new(&RvqConfig::from_params(&part.params)?, dim, device))),
+        DAC_VQ => Ok(AnyQuantizer::DacVq(FactorizedRvq::new(&DacVqConfig::from_params(&part.params)?, dim, device))),
         other => extra(Role::Quantizer, other, P::quantizer(part, dim, device)).map(AnyQuantizer::Extra),
     }
 }
 
-/// `match $self` over every variant of an `Any*` enum, binding the part to `$m` in `$body`.
-macro_rules! each {
-    ($self:expr, $enum:ident [$($variant:ident),+], $m:ident => $body:expr) => {
-        match $self {
-            $($enum::$variant($m) => $body,)+
-        }
-    };
-}
-
-macro_rules! encoder {
-    ($self:expr, $m:ident => $body:expr) => { each!($self, AnyAcousticEncoder [Dac, Seanet, Extra], $m => $body) };
-}
-macro_rules! decoder {
-    ($self:expr, $m:ident => $body:expr) => { each!($self, AnyAcousticDecoder [Dac, Seanet, Extra], $m => $body) };
-}
-macro_rules! teacher {
-    ($self:expr, $m:ident => $body:expr) => { each!($self, AnySemanticTeacher [None, Ssl, Absent, Extra], $m => $body) };
-}
-macro_rules! quantizer {
-    ($self:expr, $m:ident => $body:expr) => { each!($self, AnyQuantizer [Rvq, DacVq, Extra], $m => $body) };
-}
-
-impl<P: ExtraParts> AcousticEncoder for AnyAcousticEncoder<P> {
-    fn forward(&self, audio: Tensor<3>) -> Tensor<3> {
-        encoder!(self, m => m.forward(audio))
-    }
-    fn latent_dim(&self) -> usize {
-        encoder!(self, m => m.latent_dim())
-    }
-    fn hop_length(&self) -> usize {
-        encoder!(self, m => m.hop_length())
-    }
-    fn output_frames(&self, samples: usize) -> usize {
-        encoder!(self, m => m.output_frames(samples))
-    }
-    fn is_causal(&self) -> bool {
-        encoder!(self, m => m.is_causal())
-    }
-    fn encode_step(&self, audio: Tensor<3>, state: &mut StreamState) -> Result<Tensor<3>> {
-        encoder!(self, m => m.encode_step(audio, state))
-    }
-}
-
-impl<P: ExtraParts> AcousticDecoder for AnyAcousticDecoder<P> {
-    fn decode_step(&self, latent: Tensor<3>, codebooks: usize, state: &mut StreamState) -> Result<Tensor<3>> {
-        decoder!(self, m => m.decode_step(latent, codebooks, state))
-    }
-    fn forward_with_codebooks(&self, latent: Tensor<3>, codebooks: usize) -> Tensor<3> {
-        decoder!(self, m => m.forward_with_codebooks(latent, codebooks))
-    }
-    fn film_codebooks(&self) -> Option<usize> {
-        decoder!(self, m => m.film_codebooks())
-    }
-    fn forward(&self, latent: Tensor<3>) -> Tensor<3> {
-        decoder!(self, m => m.forward(latent))
-    }
-    fn latent_dim(&self) -> usize {
-        decoder!(self, m => m.latent_dim())
-    }
-    fn hop_length(&self) -> usize {
-        decoder!(self, m => m.hop_length())
-    }
-    fn is_causal(&self) -> bool {
-        decoder!(self, m => m.is_causal())
-    }
-}
-
-impl<P: ExtraParts> SemanticTeacher for AnySemanticTeacher<P> {
-    fn hidden_size(&self) -> usize {
-        teacher!(self, m => m.hidden_size())
-    }
-    fn features(&self, audio: Tensor<2>) -> Option<Tensor<3>> {
-        teacher!(self, m => m.features(audio))
-    }
-    fn output_frames(&self, samples: usize) -> usize {
-        teacher!(self, m => m.output_frames(samples))
-    }
-}
-
-impl<P: ExtraParts> Quantizer for AnyQuantizer<P> {
-    fn dim(&self) -> usize {
-        quantizer!(self, m => m.dim())
-    }
-    fn codebook_size(&self) -> usize {
-        quantizer!(self, m => m.codebook_size())
-    }
-    fn num_quantizers(&self) -> usize {
-        quantizer!(self, m => m.num_quantizers())
-    }
-    fn encode(&self, x: Tensor<3>, n_q: usize) -> Tensor<3, Int> {
-        quantizer!(self, m => m.encode(x, n_q))
-    }
-    fn encode_exact(&self, x: Tensor<3>, n_q: usize) -> Tensor<3, Int> {
-        quantizer!(self, m => m.encode_exact(x, n_q))
-    }
-    fn decode(&self, codes: Tensor<3, Int>) -> Tensor<3> {
-        quantizer!(self, m => m.decode(codes))
-    }
-    fn forward_train(&self, x: Tensor<3>, n_q: usize) -> QuantizerTrainOutput {
-        quantizer!(self, m => m.forward_train(x, n_q))
-    }
-    fn init_codebooks(&mut self, x: Tensor<3>, seed: u64) -> bool {
-        quantizer!(self, m => m.init_codebooks(x, seed))
-    }
-    fn update_codebooks(&mut self, x: Tensor<3>, n_q: usize, seed: u64) {
-        quantizer!(self, m => m.update_codebooks(x, n_q, seed))
-    }
-}
+xcodec_core::delegate_acoustic_encoder!(AnyAcousticEncoder<P: ExtraParts> [Dac, Seanet, Extra]);
+xcodec_core::delegate_acoustic_decoder!(AnyAcousticDecoder<P: ExtraParts> [Dac, Seanet, Extra]);
+xcodec_core::delegate_semantic_teacher!(AnySemanticTeacher<P: ExtraParts> [None, Ssl, Absent, Extra]);
+xcodec_core::delegate_quantizer!(AnyQuantizer<P: ExtraParts> [Rvq, DacVq, Extra]);

@@ -35,8 +35,8 @@ pub const DECODER_SIDE: &str = r"^(acoustic_decoder|decoder_semantic|fc_post1|fc
 /// only what it matches).
 const ENCODER_PARTS: &str = r"^(semantic_teacher|acoustic_encoder|encoder_semantic|fc_prior|quantizer)\.";
 
-/// Keys decoding needs (the rest is never read for decoding).
-const DECODER_PARTS: &str = r"^(acoustic_decoder|quantizer|fc_post2)\.";
+/// Keys decoding needs (the rest is never read for decoding, and a decoder-only model keeps only these).
+pub(crate) const DECODER_PARTS: &str = r"^(acoustic_decoder|quantizer|fc_post2)\.";
 
 /// A loaded model and where it came from.
 pub struct LoadedModel<P: ExtraParts = NoExtra> {

@@ -49,7 +49,7 @@ impl Default for DacConfig {
 impl DacConfig {
     /// Parses and checks a `params` table.
     pub fn from_params(params: &toml::Table) -> Result<Self> {
-        let cfg: Self = xcodec_core::config::parse_params("dac", params)?;
+        let cfg: Self = xcodec_core::config::parse_params(crate::DAC, params)?;
         cfg.check()?;
         Ok(cfg)
     }

@@ -12,10 +12,13 @@ pub use decoder::{DacDecoder, DacDecoderBlock};
 pub use encoder::{DacEncoder, DacEncoderBlock, DacResidualUnit};
 pub use snake::Snake1d;
 
+/// The acoustic part name this crate registers.
+pub const DAC: &str = "dac";
+
 inventory::submit! {
     xcodec_core::PartEntry {
         role: xcodec_core::Role::Acoustic,
-        name: "dac",
+        name: DAC,
         description: "DAC encoder/decoder (Snake, weight-normed convs; X-Codec's acoustic backbone)",
         default_params: || xcodec_core::config::params_table(&DacConfig::default()),
         check_params: |p| DacConfig::from_params(p).map(|_| ()),

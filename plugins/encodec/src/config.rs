@@ -93,8 +93,8 @@ impl Default for EncodecConfig {
 impl EncodecConfig {
     /// Parses and checks the `encodec` part's `params` table.
     pub fn from_params(params: &toml::Table) -> Result<Self> {
-        let cfg: Self = xcodec_core::config::parse_params("encodec", params)?;
-        cfg.check("encodec")?;
+        let cfg: Self = xcodec_core::config::parse_params(crate::ENCODEC, params)?;
+        cfg.check(crate::ENCODEC)?;
         Ok(cfg)
     }
 
@@ -196,8 +196,8 @@ impl Default for SoundStreamConfig {
 impl SoundStreamConfig {
     /// Parses and checks the `soundstream` part's `params` table.
     pub fn from_params(params: &toml::Table) -> Result<Self> {
-        let cfg: Self = xcodec_core::config::parse_params("soundstream", params)?;
-        cfg.to_seanet().check("soundstream")?;
+        let cfg: Self = xcodec_core::config::parse_params(crate::SOUNDSTREAM, params)?;
+        cfg.to_seanet().check(crate::SOUNDSTREAM)?;
         Ok(cfg)
     }
 

@@ -19,6 +19,11 @@ pub use film::BitrateFilm;
 pub use lstm::{Lstm, LstmLayer, SeanetLstm};
 pub use seanet::{ResnetLayer, SeanetDecoder, SeanetEncoder, SeanetLayer, SeanetResnetBlock};
 
+/// The acoustic part name of EnCodec's SEANet.
+pub const ENCODEC: &str = "encodec";
+/// The acoustic part name of SoundStream's causal SEANet.
+pub const SOUNDSTREAM: &str = "soundstream";
+
 /// Key map from a transformers `EncodecModel` checkpoint to the module paths here (the LSTM's per-layer names;
 /// weight norm as torch parametrizations or as the older `weight_g`/`weight_v`).
 pub const LSTM_KEY_MAP: (&str, &str) = (r"\.lstm\.(weight|bias)_(ih|hh)_l(\d+)$", ".lstm.layers.$3.${1}_$2");
@@ -26,7 +31,7 @@ pub const LSTM_KEY_MAP: (&str, &str) = (r"\.lstm\.(weight|bias)_(ih|hh)_l(\d+)$"
 inventory::submit! {
     xcodec_core::PartEntry {
         role: xcodec_core::Role::Acoustic,
-        name: "encodec",
+        name: ENCODEC,
         description: "EnCodec's SEANet encoder/decoder (ELU residual blocks, LSTM, weight or time-group norm)",
         default_params: || xcodec_core::config::params_table(&EncodecConfig::default()),
         check_params: |p| EncodecConfig::from_params(p).map(|_| ()),
@@ -36,7 +41,7 @@ inventory::submit! {
 inventory::submit! {
     xcodec_core::PartEntry {
         role: xcodec_core::Role::Acoustic,
-        name: "soundstream",
+        name: SOUNDSTREAM,
         description: "SoundStream encoder/decoder: causal SEANet, residual units with dilations 1/3/9, no LSTM",
         default_params: || xcodec_core::config::params_table(&SoundStreamConfig::default()),
         check_params: |p| SoundStreamConfig::from_params(p).map(|_| ()),

@@ -138,7 +138,7 @@ impl TeacherConfig {
     /// Parses and checks the params of part `name` (`hubert` or `wavlm`); missing keys take that part's defaults.
     pub fn from_params(name: &str, params: &toml::Table) -> Result<Self> {
         let mut full = xcodec_core::config::params_table(&match name {
-            "wavlm" => Self::wavlm_base_plus(),
+            crate::WAVLM => Self::wavlm_base_plus(),
             _ => Self::hubert_base(),
         });
         full.extend(params.clone());
@@ -164,7 +164,7 @@ impl TeacherConfig {
             return Err(XcodecError::Config(format!(
                 "teacher config.json is a {} model but the part is {}; use --semantic {}",
                 hf.model_type,
-                kind_name(expect),
+                expect.part_name(),
                 hf.model_type
             )));
         }
@@ -193,7 +193,7 @@ impl TeacherConfig {
             num_buckets: hf.num_buckets,
             max_bucket_distance: hf.max_bucket_distance,
         };
-        cfg.check(kind_name(kind))?;
+        cfg.check(kind.part_name())?;
         Ok(cfg)
     }
 
@@ -229,10 +229,12 @@ impl TeacherConfig {
     }
 }
 
-/// The part name of a kind.
-pub fn kind_name(kind: TeacherKind) -> &'static str {
-    match kind {
-        TeacherKind::Hubert => "hubert",
-        TeacherKind::Wavlm => "wavlm",
+impl TeacherKind {
+    /// The part name of this kind ([`crate::HUBERT`] or [`crate::WAVLM`]).
+    pub fn part_name(self) -> &'static str {
+        match self {
+            Self::Hubert => crate::HUBERT,
+            Self::Wavlm => crate::WAVLM,
+        }
     }
 }

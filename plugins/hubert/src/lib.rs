@@ -12,22 +12,27 @@ mod model;
 pub use config::{TeacherConfig, TeacherKind};
 pub use model::SslTeacher;
 
+/// The semantic part name of the HuBERT teacher.
+pub const HUBERT: &str = "hubert";
+/// The semantic part name of the WavLM teacher.
+pub const WAVLM: &str = "wavlm";
+
 inventory::submit! {
     xcodec_core::PartEntry {
         role: xcodec_core::Role::Semantic,
-        name: "hubert",
+        name: HUBERT,
         description: "HuBERT teacher (facebook/hubert-base-ls960; X-Codec speech/general models), frozen",
         default_params: || xcodec_core::config::params_table(&TeacherConfig::hubert_base()),
-        check_params: |p| TeacherConfig::from_params("hubert", p).map(|_| ()),
+        check_params: |p| TeacherConfig::from_params(HUBERT, p).map(|_| ()),
     }
 }
 
 inventory::submit! {
     xcodec_core::PartEntry {
         role: xcodec_core::Role::Semantic,
-        name: "wavlm",
+        name: WAVLM,
         description: "WavLM teacher with gated relative position bias (microsoft/wavlm-base-plus), frozen",
         default_params: || xcodec_core::config::params_table(&TeacherConfig::wavlm_base_plus()),
-        check_params: |p| TeacherConfig::from_params("wavlm", p).map(|_| ()),
+        check_params: |p| TeacherConfig::from_params(WAVLM, p).map(|_| ()),
     }
 }

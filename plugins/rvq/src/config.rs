@@ -41,7 +41,7 @@ impl Default for RvqConfig {
 impl RvqConfig {
     /// Parses and checks a `params` table.
     pub fn from_params(params: &toml::Table) -> Result<Self> {
-        let cfg: Self = xcodec_core::config::parse_params("rvq", params)?;
+        let cfg: Self = xcodec_core::config::parse_params(crate::RVQ, params)?;
         if cfg.num_quantizers == 0 || cfg.codebook_size < 2 {
             return Err(XcodecError::Config("[rvq] params: need num_quantizers >= 1 and codebook_size >= 2".into()));
         }
@@ -79,7 +79,7 @@ impl Default for DacVqConfig {
 impl DacVqConfig {
     /// Parses and checks a `params` table.
     pub fn from_params(params: &toml::Table) -> Result<Self> {
-        let cfg: Self = xcodec_core::config::parse_params("dac_vq", params)?;
+        let cfg: Self = xcodec_core::config::parse_params(crate::DAC_VQ, params)?;
         if cfg.num_quantizers == 0 || cfg.codebook_size < 2 || cfg.codebook_dim == 0 {
             return Err(XcodecError::Config(
                 "[dac_vq] params: need num_quantizers >= 1, codebook_size >= 2 and codebook_dim >= 1".into(),

@@ -27,7 +27,7 @@ use xcodec_core::{Quantizer, QuantizerTrainOutput};
 inventory::submit! {
     xcodec_core::PartEntry {
         role: xcodec_core::Role::Quantizer,
-        name: "dac_vq",
+        name: crate::DAC_VQ,
         description: "DAC's factorized residual VQ (1x1 projections to 8-dim codes, cosine nearest, codebooks trained by gradient)",
         default_params: || xcodec_core::config::params_table(&DacVqConfig::default()),
         check_params: |p| DacVqConfig::from_params(p).map(|_| ()),

@@ -12,6 +12,11 @@ pub use codebook::EuclideanCodebook;
 pub use config::{DacVqConfig, RvqConfig};
 pub use factorized::{FactorizedCodebook, FactorizedRvq, nearest_cosine};
 
+/// The quantizer part name of residual VQ with EMA codebooks.
+pub const RVQ: &str = "rvq";
+/// The quantizer part name of descript DAC's factorized VQ.
+pub const DAC_VQ: &str = "dac_vq";
+
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor};
 use xcodec_core::{Quantizer, QuantizerTrainOutput};
@@ -19,7 +24,7 @@ use xcodec_core::{Quantizer, QuantizerTrainOutput};
 inventory::submit! {
     xcodec_core::PartEntry {
         role: xcodec_core::Role::Quantizer,
-        name: "rvq",
+        name: RVQ,
         description: "residual VQ with EMA codebooks (X-Codec: 8 x 1024, 0.5 kbps a codebook at 50 Hz)",
         default_params: || xcodec_core::config::params_table(&RvqConfig::default()),
         check_params: |p| RvqConfig::from_params(p).map(|_| ()),
