@@ -195,6 +195,13 @@ fn load<P: ExtraParts>(
     Ok(Models::<P>::load(model, source.yaml.as_deref(), parts, &device)?)
 }
 
+/// The codec's own error behind `err`, whichever library crate reported it.
+fn core_error(err: &anyhow::Error) -> Option<&XcodecError> {
+    err.downcast_ref::<XcodecError>()
+        .or_else(|| err.downcast_ref::<xcodec_builtin::BuiltinError>().and_then(|e| e.as_core()))
+        .or_else(|| err.downcast_ref::<xcodec_trainer::TrainError>().and_then(|e| e.as_core()))
+}
+
 /// Runs the command line of this process with the built-in parts and `P`'s (`NoExtra`: the built-ins only);
 /// a binary's whole `main`.
 pub fn run<P: ExtraParts>() -> ExitCode {
@@ -205,7 +212,7 @@ pub fn run<P: ExtraParts>() -> ExitCode {
         Err(err) => {
             // One line per failure; a wrong name is a usage error (exit 2), anything else exit 1.
             eprintln!("xcodec: {err}");
-            match err.downcast_ref::<XcodecError>() {
+            match core_error(&err) {
                 Some(XcodecError::UnknownPart { .. }) => ExitCode::from(2),
                 _ => ExitCode::FAILURE,
             }

@@ -3,6 +3,7 @@
 //! states and `state.json` (step, parameter ids). A checkpoint is written into a temporary directory and
 //! renamed into place, so a killed run never leaves half of one; the last `keep` are kept.
 
+use crate::error::Result;
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use xcodec_builtin::{Codec, ExtraParts, Models, NoExtra};
-use xcodec_core::{CodecConfig, Result, XcodecError};
+use xcodec_core::{CodecConfig, XcodecError};
 
 const DISCRIMINATORS: &str = "discriminators.safetensors";
 const OPTIM_GENERATOR: &str = "optimizer_generator.bpk";

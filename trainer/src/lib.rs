@@ -8,6 +8,7 @@ pub mod config;
 pub mod curves;
 pub mod data;
 pub mod discriminators;
+pub mod error;
 pub mod grads;
 pub mod losses;
 pub mod mel;
@@ -18,3 +19,4 @@ pub mod stft;
 pub mod train;
 
 pub use config::TrainConfig;
+pub use error::{Result, TrainError};

@@ -10,6 +10,7 @@
 use crate::checkpoint;
 use crate::config::TrainConfig;
 use crate::data::{AudioList, Cropper, Loader, derive_seed};
+use crate::error::{Result, TrainError};
 use crate::grads::{clip_global_norm, sum_grads};
 use crate::metrics::{MetricsLog, Record, read_records};
 use crate::objective::{Discriminators, Objective, StepNorms};
@@ -19,7 +20,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use xcodec_builtin::{Codec, ExtraParts, Models};
-use xcodec_core::{CodecConfig, Quantizer, Result, XcodecError};
+use xcodec_core::{CodecConfig, Quantizer, XcodecError};
 
 /// The resolved config a run keeps in `RUN/train.toml`.
 pub const RUN_CONFIG: &str = "train.toml";
@@ -95,7 +96,7 @@ pub fn train<P: ExtraParts>(opts: TrainOptions, on_event: &mut dyn FnMut(Event))
     let main = devices.first().cloned().ok_or_else(|| XcodecError::Config("no training device given".into()))?;
     let last = checkpoint::list_checkpoints(&run_dir).pop();
     if !resume && last.is_some() {
-        return Err(XcodecError::file(
+        return Err(TrainError::run_dir(
             &run_dir,
             "already holds a training run; pass --resume to continue it, or choose another -o",
         ));
@@ -112,7 +113,7 @@ pub fn train<P: ExtraParts>(opts: TrainOptions, on_event: &mut dyn FnMut(Event))
             (r.config, objective, r.generator, r.discriminators, r.optim_generator, r.optim_discriminators, r.step)
         }
         (None, true) => {
-            return Err(XcodecError::file(&run_dir, "has no checkpoint to resume from; start it without --resume"));
+            return Err(TrainError::run_dir(&run_dir, "has no checkpoint to resume from; start it without --resume"));
         }
         _ => {
             let (codec_cfg, codec) = initial_generator(&cfg, model.as_deref(), &main)?;
@@ -132,7 +133,8 @@ pub fn train<P: ExtraParts>(opts: TrainOptions, on_event: &mut dyn FnMut(Event))
     if end <= start {
         return Err(XcodecError::Config(format!(
             "the run is already at step {start} and train.max_steps is {end}; raise it (--max-steps N) to train further"
-        )));
+        ))
+        .into());
     }
     // Everything that can be checked is checked before the run directory is written.
     let cropper = Cropper {
@@ -232,10 +234,8 @@ pub fn train<P: ExtraParts>(opts: TrainOptions, on_event: &mut dyn FnMut(Event))
             ("seconds".to_string(), t0.elapsed().as_secs_f64()),
         ]);
         if losses.iter().any(|(_, v)| !v.is_finite()) {
-            return Err(XcodecError::Input(format!(
-                "step {done}: a loss became non-finite ({}); lower train.learning_rate or check the data",
-                losses.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(", ")
-            )));
+            let losses = losses.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(", ");
+            return Err(TrainError::NonFinite { step: done, losses });
         }
         let record = Record { step: done, kind: "train".into(), values: losses };
         metrics.append(&record)?;
@@ -289,11 +289,12 @@ fn initial_generator<P: ExtraParts>(
             let loaded = Models::<P>::load(&dir.to_string_lossy(), None, xcodec_builtin::Parts::All, device)?;
             Ok((loaded.config, loaded.codec))
         }
-        (None, Some(codec)) => Models::<P>::build_pretrained(codec, device),
+        (None, Some(codec)) => Ok(Models::<P>::build_pretrained(codec, device)?),
         (None, None) => Err(XcodecError::Config(
             "no codec to train: pass --model DIR (made by `xcodec build`) or put a [codec] section in the config"
                 .into(),
-        )),
+        )
+        .into()),
     }
 }
 

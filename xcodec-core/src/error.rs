@@ -35,7 +35,29 @@ pub enum XcodecError {
     /// Tensor data whose shape, range or values do not fit the model.
     #[error("bad input: {0}")]
     Input(String),
-    /// Reading or writing model files.
+    /// An operating-system I/O failure on a file or directory.
+    #[error("{path}: {doing} ({source}); {fix}")]
+    Io {
+        /// The file or directory concerned.
+        path: String,
+        /// What was being done ("cannot be written").
+        doing: String,
+        /// What to check or do about it.
+        fix: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An I/O failure on a stream (standard input or output, a pipe).
+    #[error("{doing}: {source}")]
+    Stream {
+        /// What was being done ("reading the codes").
+        doing: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file that cannot be used as it is (its contents, its kind, its name).
     #[error("{path}: {message}")]
     File {
         /// The file concerned.
@@ -49,6 +71,11 @@ impl XcodecError {
     /// A [`XcodecError::File`] for `path`.
     pub fn file(path: impl AsRef<std::path::Path>, message: impl Into<String>) -> Self {
         Self::File { path: path.as_ref().display().to_string(), message: message.into() }
+    }
+
+    /// A [`XcodecError::Io`]: `path: doing (source); fix`.
+    pub fn io(path: impl AsRef<std::path::Path>, doing: &str, fix: &str, source: std::io::Error) -> Self {
+        Self::Io { path: path.as_ref().display().to_string(), doing: doing.into(), fix: fix.into(), source }
     }
 }
 

@@ -38,7 +38,7 @@ impl TempFile {
             _ => Path::new("."),
         };
         fs::create_dir_all(dir).map_err(|e| {
-            XcodecError::file(dir, format!("cannot create the directory ({e}); check the path and its permissions"))
+            XcodecError::io(dir, "cannot create the directory", "check the path and its permissions", e)
         })?;
         Self::create(dir, &name.to_string_lossy())
     }
@@ -49,10 +49,7 @@ impl TempFile {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let path = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
         let file = OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| {
-            XcodecError::file(
-                dir,
-                format!("cannot create a file in this directory ({e}); check its permissions and free space"),
-            )
+            XcodecError::io(dir, "cannot create a file in this directory", "check its permissions and free space", e)
         })?;
         Ok(Self { path, file, persisted: false })
     }
@@ -63,7 +60,7 @@ impl TempFile {
             if target.is_dir() {
                 XcodecError::file(target, format!("is a directory; pass a file path such as {}", example(target)))
             } else {
-                XcodecError::file(target, format!("cannot be replaced ({e}); check its permissions"))
+                XcodecError::io(target, "cannot be replaced", "check its permissions", e)
             }
         })?;
         self.persisted = true;
@@ -85,13 +82,13 @@ fn example(target: &Path) -> String {
 }
 
 /// The error of a failed write to `path`.
-pub(crate) fn write_error(path: &Path, e: impl std::fmt::Display) -> XcodecError {
-    XcodecError::file(path, format!("cannot be written ({e}); check free space and permissions"))
+pub(crate) fn write_error(path: &Path, e: std::io::Error) -> XcodecError {
+    XcodecError::io(path, "cannot be written", "check free space and permissions", e)
 }
 
 /// The error of a failed pipe read or write, `doing` saying what ("reading the codes").
 pub(crate) fn stream_error(doing: &str, e: std::io::Error) -> XcodecError {
-    XcodecError::Input(format!("{doing}: {e}"))
+    XcodecError::Stream { doing: doing.into(), source: e }
 }
 
 /// Reads until `buf` is full or the input ends (a pipe hands out what it has); returns the bytes read.

@@ -2,9 +2,10 @@
 //! up in the standard cache (`HF_HUB_CACHE`, else `HF_HOME/hub`, else `~/.cache/huggingface/hub`) first and
 //! downloaded only when missing and `HF_HUB_OFFLINE` is not set.
 
+use crate::error::{BuiltinError, Result};
 use hf_hub::{Cache, Repo, RepoType};
 use std::path::{Path, PathBuf};
-use xcodec_core::{Result, XcodecError};
+use xcodec_core::XcodecError;
 
 /// One file to fetch, given as alternatives in order of preference (e.g. safetensors, then a torch pickle).
 pub type Alternatives<'a> = &'a [&'a str];
@@ -29,9 +30,7 @@ pub fn resolve(spec: &str, files: &[Alternatives]) -> Result<Vec<PathBuf>> {
     }
     let (id, revision) = spec.split_once('@').unwrap_or((spec, "main"));
     if id.split('/').count() != 2 || id.split('/').any(str::is_empty) {
-        return Err(XcodecError::Config(format!(
-            "'{spec}' is neither a directory nor a hub id like org/name[@revision]"
-        )));
+        return Err(hub_error(spec, "is neither a directory nor a hub id like org/name[@revision]".into(), None));
     }
     let repo = Repo::with_revision(id.to_string(), RepoType::Model, revision.to_string());
     files.iter().map(|alts| hub_file(spec, &repo, alts)).collect()
@@ -41,7 +40,7 @@ fn local_file(dir: &Path, alts: Alternatives) -> Result<PathBuf> {
     alts.iter()
         .map(|f| dir.join(f))
         .find(|p| p.is_file())
-        .ok_or_else(|| XcodecError::file(dir, format!("has no {}", alts.join(" or "))))
+        .ok_or_else(|| XcodecError::file(dir, format!("has no {}", alts.join(" or "))).into())
 }
 
 fn hub_file(spec: &str, repo: &Repo, alts: Alternatives) -> Result<PathBuf> {
@@ -54,28 +53,36 @@ fn hub_file(spec: &str, repo: &Repo, alts: Alternatives) -> Result<PathBuf> {
         }
     }
     if offline() {
-        return Err(XcodecError::Config(format!(
-            "{spec}: {} is not in the Hugging Face cache ({}) and HF_HUB_OFFLINE is set; download it first or pass a local directory",
+        let message = format!(
+            "{} is not in the Hugging Face cache ({}) and HF_HUB_OFFLINE is set; download it first or pass a local directory",
             alts.join(" or "),
             cache().path().display()
-        )));
+        );
+        return Err(hub_error(spec, message, None));
     }
     let api = hf_hub::api::sync::ApiBuilder::from_cache(cache())
         .build()
-        .map_err(|e| XcodecError::Config(format!("{spec}: cannot reach the Hugging Face hub: {e}")))?;
+        .map_err(|e| hub_error(spec, format!("cannot reach the Hugging Face hub: {e}"), Some(e)))?;
     let remote = api.repo(repo.clone());
-    let mut last = String::new();
+    let mut last = None;
     for file in alts {
         match remote.get(file) {
             Ok(path) => return Ok(path),
-            Err(e) => last = e.to_string(),
+            Err(e) => last = Some(e),
         }
     }
-    Err(XcodecError::Config(format!(
-        "{spec}: could not get {} from the cache ({}) or the hub ({last}); pass a local directory or fill the cache",
+    let reason = last.as_ref().map(ToString::to_string).unwrap_or_default();
+    let message = format!(
+        "could not get {} from the cache ({}) or the hub ({reason}); pass a local directory or fill the cache",
         alts.join(" or "),
         cache().path().display()
-    )))
+    );
+    Err(hub_error(spec, message, last))
+}
+
+/// A [`BuiltinError::Hub`] for `spec`.
+fn hub_error(spec: &str, message: String, source: Option<hf_hub::api::sync::ApiError>) -> BuiltinError {
+    BuiltinError::Hub { spec: spec.to_string(), message, source }
 }
 
 #[cfg(test)]

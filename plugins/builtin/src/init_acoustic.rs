@@ -3,10 +3,11 @@
 //! X-Codec checkpoint), so training starts from a codec that already reconstructs. Nothing else is copied:
 //! `fc_prior`, the quantizer and the semantic branch have other widths once a teacher joins.
 
+use crate::error::Result;
 use crate::{Codec, ExtraParts};
 use burn::module::Module;
 use burn::store::{ApplyError, ModuleSnapshot};
-use xcodec_core::{Result, XcodecError};
+use xcodec_core::XcodecError;
 
 /// Copies `source`'s acoustic encoder and decoder into `target`, bit for bit. Both must have been built from
 /// the same acoustic part with the same widths; every mismatch is listed in one error.
@@ -20,7 +21,8 @@ pub fn copy_acoustic<P: ExtraParts>(target: &mut Codec<P>, source: &Codec<P>, so
         "--init-acoustic {source_name}: its acoustic part does not fit the one being built ({}); build with the \
          source's acoustic part and widths (as `xcodec info {source_name}` shows), or drop the --set that changes them",
         problems.join("; ")
-    )))
+    ))
+    .into())
 }
 
 /// Applies every tensor of `from` to `to`; returns what did not fit (`part.path` names).

@@ -1,6 +1,7 @@
 //! Weight layouts and their key tables. Our own layout is the module tree's paths; other layouts map
 //! onto it through one regex table each, applied in order.
 
+use crate::error::{BuiltinError, Result};
 use burn::module::Module;
 use burn::store::burn_pack::Tensor as PackTensor;
 use burn::store::{
@@ -9,7 +10,6 @@ use burn::store::{
 };
 use burn::tensor::{DType, Shape, TensorData};
 use std::path::Path;
-use xcodec_core::{Result, XcodecError};
 
 /// Where a weights file comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,7 +141,7 @@ fn load<M: Module>(
     only: Option<&str>,
 ) -> Result<()> {
     if !path.is_file() {
-        return Err(XcodecError::file(path, "no such weights file"));
+        return Err(BuiltinError::weights(path, "no such weights file"));
     }
     let mut remap = KeyRemapper::new();
     for (from, to) in layout.key_map() {
@@ -156,7 +156,7 @@ fn load<M: Module>(
         remap = remap.add_pattern(pattern, "$1.weight_v").expect("escaped stems make a valid regex");
     }
     let mut result = WeightsFile::open(path, layout, remap, only).apply_to(module)?;
-    crate::folded::restore_magnitudes(module, &folded, &mut result).map_err(|e| XcodecError::file(path, e))?;
+    crate::folded::restore_magnitudes(module, &folded, &mut result).map_err(|e| BuiltinError::weights(path, e))?;
     check_result(path, &result, prefix.is_empty(), optional)
 }
 
@@ -205,7 +205,7 @@ impl<'a> WeightsFile<'a> {
             WeightsFile::Safetensors(store, _) => store.keys().map_err(|e| e.to_string()),
         };
         keys.map(|k| k.into_iter().collect())
-            .map_err(|e| XcodecError::file(self.path(), format!("cannot read weights: {e}")))
+            .map_err(|e| BuiltinError::weights(self.path(), format!("cannot read weights: {e}")))
     }
 
     /// Loads the file into `module`.
@@ -214,7 +214,7 @@ impl<'a> WeightsFile<'a> {
             WeightsFile::Torch(store, _) => module.load_from(store).map_err(|e| e.to_string()),
             WeightsFile::Safetensors(store, _) => module.load_from(store).map_err(|e| e.to_string()),
         };
-        result.map_err(|e| XcodecError::file(self.path(), format!("cannot read weights: {e}")))
+        result.map_err(|e| BuiltinError::weights(self.path(), format!("cannot read weights: {e}")))
     }
 
     fn path(&self) -> &'a Path {
@@ -272,11 +272,11 @@ fn check_result(path: &Path, result: &ApplyResult, whole_file: bool, optional: O
     let required = |k: &String| !optional.is_some_and(|r| r.is_match(k));
     if !result.errors.is_empty() {
         let errs: Vec<String> = result.errors.iter().map(describe).collect();
-        return Err(XcodecError::file(path, format!("weights do not fit the model: {}", first_few(&errs))));
+        return Err(BuiltinError::weights(path, format!("weights do not fit the model: {}", first_few(&errs))));
     }
     let missing: Vec<String> = result.missing.iter().map(|(p, _)| p.clone()).filter(required).collect();
     if !missing.is_empty() {
-        return Err(XcodecError::file(
+        return Err(BuiltinError::weights(
             path,
             format!(
                 "{} model tensors missing from the file ({}); wrong layout, wrong teacher or a truncated file?",
@@ -290,7 +290,7 @@ fn check_result(path: &Path, result: &ApplyResult, whole_file: bool, optional: O
         result.unused.iter().filter(|k| !ignored.iter().any(|r| r.is_match(k)) && required(k)).cloned().collect();
     // Loading one part from a whole-codec file leaves the other parts' tensors unused; that is fine.
     if whole_file && !unused.is_empty() {
-        return Err(XcodecError::file(
+        return Err(BuiltinError::weights(
             path,
             format!(
                 "{} file tensors the model does not have ({}); is the config for another model?",

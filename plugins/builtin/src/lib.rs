@@ -4,6 +4,7 @@
 //! [`ExtraParts`] and works with [`Codec<P>`] and [`Models<P>`].
 
 pub mod dac_config;
+mod error;
 mod extra;
 mod folded;
 mod hf_config;
@@ -15,6 +16,7 @@ pub mod original;
 mod parts;
 mod resolve;
 
+pub use error::{BuiltinError, Result};
 pub use extra::{ExtraParts, NoExtra, NoPart};
 pub use hf_config::{codec_config_from_hf, is_encodec};
 pub use init_acoustic::copy_acoustic;
@@ -37,7 +39,7 @@ pub mod names {
 use burn::tensor::Device;
 use std::marker::PhantomData;
 use std::path::Path;
-use xcodec_core::{CodecConfig, Result, XCodec};
+use xcodec_core::{CodecConfig, XCodec};
 
 /// The codec type of a binary with the extra parts `P`; plain `Codec` is the built-ins' (what the `xcodec`
 /// binary, the trainer's tests and the library examples use).

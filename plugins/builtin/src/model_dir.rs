@@ -1,10 +1,11 @@
 //! Our model directory: `config.toml` + `model.safetensors`, both written atomically.
 
+use crate::error::Result;
 use crate::{Codec, ExtraParts};
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
 use std::path::Path;
-use xcodec_core::{CodecConfig, Result, XcodecError};
+use xcodec_core::{CodecConfig, XcodecError};
 
 /// Config file name in a model directory.
 pub const CONFIG_FILE: &str = "config.toml";
@@ -27,7 +28,7 @@ pub fn save_model_dir<P: ExtraParts>(dir: &Path, cfg: &CodecConfig, codec: &Code
         store = store.with_regex(crate::resolve::DECODER_PARTS);
     }
     codec.save_into(&mut store).map_err(|e| XcodecError::file(&weights, format!("cannot write weights: {e}")))?;
-    xcodec_core::io::write_atomic(&dir.join(CONFIG_FILE), cfg.to_toml().as_bytes())
+    Ok(xcodec_core::io::write_atomic(&dir.join(CONFIG_FILE), cfg.to_toml().as_bytes())?)
 }
 
 /// Reads a model directory written by [`save_model_dir`] (a decoder-only one loads for decoding only).
@@ -36,7 +37,8 @@ pub(crate) fn load_model_dir<P: ExtraParts>(dir: &Path, device: &Device) -> Resu
         return Err(XcodecError::file(
             dir,
             format!("no {CONFIG_FILE} here; pass a model directory made by `xcodec build` or `xcodec convert`"),
-        ));
+        )
+        .into());
     }
     let loaded = crate::Models::<P>::load(&dir.to_string_lossy(), None, crate::Parts::All, device)?;
     Ok((loaded.config, loaded.codec))

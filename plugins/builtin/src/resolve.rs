@@ -2,6 +2,7 @@
 //! directory (X-Codec, EnCodec, DAC), an original X-Codec `.pth` (with its yaml), descript's DAC `.pth`, or a
 //! hub id `org/name[@revision]`.
 
+use crate::error::{BuiltinError, Result};
 use crate::layout::{Layout, load_weights_except, load_weights_only};
 use crate::{Codec, ExtraParts, Models, NoExtra, codec_config_from_hf, dac_config, hf_config, hub, original};
 use burn::module::Param;
@@ -9,7 +10,7 @@ use burn::nn::Linear;
 use burn::store::{ModuleStore, PytorchStore};
 use burn::tensor::{Device, Tensor};
 use std::path::Path;
-use xcodec_core::{CodecConfig, Result, XcodecError};
+use xcodec_core::{CodecConfig, XcodecError};
 
 /// Which parts to load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +67,7 @@ pub(crate) fn load_model<P: ExtraParts>(
         return Err(XcodecError::file(
             path,
             "is not a model directory: expected config.toml + model.safetensors (xcodec) or config.json + model.safetensors (Hugging Face)",
-        ));
+        ).into());
     }
     if path.is_file() {
         return match path.extension().and_then(|e| e.to_str()) {
@@ -75,14 +76,14 @@ pub(crate) fn load_model<P: ExtraParts>(
             _ => Err(XcodecError::file(
                 path,
                 "is not a model: give a model directory, an original X-Codec .pth, a descript DAC .pth, or a hub id org/name",
-            )),
+            ).into()),
         };
     }
     if spec.contains('/') && !spec.starts_with('.') && !spec.starts_with('/') {
         let files = hub::resolve(spec, &[&["config.json"], &["model.safetensors"]])?;
         return load_hf(&files[0], &files[1], spec, parts, device);
     }
-    Err(XcodecError::file(path, "no such file or directory (nor a hub id like org/name)"))
+    Err(XcodecError::file(path, "no such file or directory (nor a hub id like org/name)").into())
 }
 
 fn finish<P: ExtraParts>(config: CodecConfig, codec: Codec<P>, source: String) -> LoadedModel<P> {
@@ -193,7 +194,7 @@ fn original_widths(pth: &Path) -> Result<(usize, usize, usize)> {
         keys.iter().filter_map(|k| k.strip_prefix("encoder.block.")?.split('.').next()?.parse::<usize>().ok()).max();
     match (enc, dec, blocks) {
         (Some(e), Some(d), Some(last)) if last >= 2 => Ok((e, d, last - 2)),
-        _ => Err(XcodecError::file(
+        _ => Err(BuiltinError::weights(
             pth,
             "has no encoder.block.0 / decoder_2.model.0 convs: not an original X-Codec checkpoint (a Hugging Face model is a directory with config.json)",
         )),
@@ -206,7 +207,7 @@ fn check_codebooks_trained<P: ExtraParts>(codec: &Codec<P>, path: &Path) -> Resu
     let crate::AnyQuantizer::Rvq(rvq) = &codec.quantizer else { return Ok(()) };
     for (i, layer) in rvq.layers.iter().enumerate() {
         if layer.inited.val().into_scalar::<f32>() == 0.0 {
-            return Err(XcodecError::file(
+            return Err(BuiltinError::weights(
                 path,
                 format!("codebook {i} was never initialised (inited = 0): the checkpoint is untrained or damaged"),
             ));

@@ -57,8 +57,8 @@ impl WavStream {
             SampleFormat::F32 => (32, hound::SampleFormat::Float),
         };
         let spec = hound::WavSpec { channels: 1, sample_rate: rate_hz, bits_per_sample, sample_format };
-        let file = temp.file.try_clone().map_err(|e| XcodecError::file(path, format!("cannot be written ({e})")))?;
-        let wav = hound::WavWriter::new(BufWriter::new(file), spec).map_err(|e| write_error(path, e))?;
+        let file = temp.file.try_clone().map_err(|e| write_error(path, e))?;
+        let wav = hound::WavWriter::new(BufWriter::new(file), spec).map_err(|e| write_error(path, hound_io(e)))?;
         Ok(Self { target: path.to_path_buf(), temp, wav, format, written: 0, clipped: 0 })
     }
 
@@ -73,7 +73,7 @@ impl WavStream {
                 }
                 SampleFormat::F32 => self.wav.write_sample(x),
             };
-            result.map_err(|e| write_error(&self.target, e))?;
+            result.map_err(|e| write_error(&self.target, hound_io(e)))?;
         }
         self.written += samples.len();
         Ok(())
@@ -82,7 +82,7 @@ impl WavStream {
     /// Completes the header, syncs, and renames the file into place.
     pub fn finish(self) -> Result<WriteReport> {
         let Self { target, temp, wav, clipped, .. } = self;
-        wav.finalize().map_err(|e| write_error(&target, e))?;
+        wav.finalize().map_err(|e| write_error(&target, hound_io(e)))?;
         temp.file.sync_all().map_err(|e| write_error(&target, e))?;
         temp.persist(&target)?;
         Ok(WriteReport { clipped })
@@ -102,6 +102,14 @@ fn check_samples(path: &Path, samples: &[f32], offset: usize) -> Result<()> {
 /// `x · 32768` rounded and clipped to the `i16` range (the inverse of reading's `/ 32768`).
 pub fn to_i16(x: f32) -> i16 {
     (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16
+}
+
+/// hound's error as the I/O error it wraps (or one carrying its message).
+fn hound_io(e: hound::Error) -> std::io::Error {
+    match e {
+        hound::Error::IoError(e) => e,
+        other => std::io::Error::other(other.to_string()),
+    }
 }
 
 #[cfg(test)]
