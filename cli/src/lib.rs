@@ -4,6 +4,7 @@
 //! with `xcodec_cli::run::<MyParts>()` (see `examples/custom-codec`).
 
 mod device;
+mod eval;
 mod heap;
 mod info;
 mod jobs;
@@ -58,6 +59,9 @@ enum Command {
     },
     /// Train a codec (GAN + STFT/mel + semantic + commitment losses), resumable, on one or several devices.
     Train(train::TrainArgs),
+    /// Score models on audio files at their bandwidths: mel/STFT distance, SI-SDR, STOI, ESTOI, real-time
+    /// factor, codebook usage and entropy; writes REPORT.json/.csv/.md and, with --plot, pictures.
+    Eval(eval::EvalArgs),
 }
 
 /// Options that say how to read `--model`.
@@ -183,6 +187,7 @@ fn dispatch<P: ExtraParts>(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Train(args) => train::run::<P>(&args),
+        Command::Eval(args) => eval::run::<P>(&args),
     }
 }
 

@@ -17,7 +17,7 @@ const FONTS: &[&str] = &[
 ];
 
 /// Registers a system font with plotters once; whether one was found.
-fn font_available() -> bool {
+pub(crate) fn font_available() -> bool {
     static FOUND: OnceLock<bool> = OnceLock::new();
     *FOUND.get_or_init(|| {
         FONTS.iter().filter_map(|p| std::fs::read(p).ok()).any(|bytes| {
@@ -70,18 +70,23 @@ pub fn plot(records: &[Record], path: &Path) -> Result<()> {
         }
         root.present().map_err(|e| XcodecError::file(path, format!("cannot plot: {e}")))?;
     }
+    write_png(path, w, h, &pixels)
+}
+
+/// Writes RGB `pixels` of a `w` x `h` picture to `path` as a PNG (atomically).
+pub(crate) fn write_png(path: &Path, w: u32, h: u32, pixels: &[u8]) -> Result<()> {
     let mut png_bytes = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut png_bytes, w, h);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
         let mut writer = enc.write_header().map_err(|e| XcodecError::file(path, e.to_string()))?;
-        writer.write_image_data(&pixels).map_err(|e| XcodecError::file(path, e.to_string()))?;
+        writer.write_image_data(pixels).map_err(|e| XcodecError::file(path, e.to_string()))?;
     }
     xcodec_core::io::write_atomic(path, &png_bytes)
 }
 
-type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+pub(crate) type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
 fn draw_panel(
     area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,

@@ -418,7 +418,7 @@ fn load_valid_clips(cfg: &TrainConfig, rate_hz: u32) -> Result<Vec<Vec<f32>>> {
 }
 
 /// Encodes and decodes every validation clip at the highest bandwidth (no gradient) and records the mean
-/// mel distance, STFT distance and SI-SDR.
+/// mel distance, STFT distance, SI-SDR and STOI.
 fn validate<P: ExtraParts>(
     codec: &Codec<P>,
     objective: &Objective,
@@ -430,20 +430,27 @@ fn validate<P: ExtraParts>(
     let model = codec.valid();
     let device = model.fc_prior.weight.lazy_device();
     let bandwidth = *model.target_bandwidths_kbps.last().expect("a codec offers a bandwidth");
-    let mut sums: Vec<(String, f64)> = Vec::new();
+    let mut sums: Vec<(String, f64, usize)> = Vec::new();
     for clip in clips {
         let x = to_tensor(std::slice::from_ref(clip), &device);
         let codes = model.encode(x.clone(), bandwidth)?;
         let y = model.decode(codes)?;
         let len = y.dims()[2].min(clip.len());
-        for (name, v) in objective.distances(y.narrow(2, 0, len), x.narrow(2, 0, len))? {
-            match sums.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, s)) => *s += v,
-                None => sums.push((name, v)),
+        let decoded = y.narrow(2, 0, len);
+        let mut named = objective.distances(decoded.clone(), x.narrow(2, 0, len))?;
+        // STOI needs at least one 25.6 ms frame at 10 kHz: a shorter clip logs none.
+        let host = xcodec_core::nn::rows::host_values(decoded);
+        if let Ok(v) = crate::eval::stoi::stoi(&clip[..len], &host, model.sample_rate_hz, false) {
+            named.push(("stoi".into(), v));
+        }
+        for (name, v) in named {
+            match sums.iter_mut().find(|(n, _, _)| *n == name) {
+                Some((_, s, k)) => (*s, *k) = (*s + v, *k + 1),
+                None => sums.push((name, v, 1)),
             }
         }
     }
-    let values = sums.into_iter().map(|(n, s)| (n, s / clips.len() as f64)).collect();
+    let values = sums.into_iter().map(|(n, s, k)| (n, s / k as f64)).collect();
     let record = Record { step, kind: "valid".into(), values };
     metrics.append(&record)?;
     on_event(Event::Validated(record.clone()));

@@ -92,7 +92,7 @@ fn loss_falls_over_20_steps_and_validation_is_logged() {
     let records = read_records(&dir.path().join("run").join(METRICS));
     let valid: Vec<&Record> = records.iter().filter(|r| r.kind == "valid").collect();
     assert_eq!(valid.iter().map(|r| r.step).collect::<Vec<_>>(), [0, 20]);
-    for name in ["mel_distance", "stft_distance", "si_sdr"] {
+    for name in ["mel_distance", "stft_distance", "si_sdr", "stoi"] {
         assert!(valid.iter().all(|r| r.get(name).is_some_and(f64::is_finite)), "{name} in {valid:?}");
     }
     let stft = |i: usize| valid[i].get("stft_distance").unwrap();
