@@ -2,6 +2,8 @@
 
 use anyhow::{Context, bail};
 use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use xcodec_builtin::{ExtraParts, Models, Parts};
 use xcodec_core::pipeline;
@@ -46,6 +48,19 @@ fn parse_bandwidths(spec: &str) -> anyhow::Result<Option<Vec<f64>>> {
         .map(Some)
 }
 
+/// A bar of scored file x model x bandwidth triples; hidden when stderr is not a terminal.
+fn progress_bar(total: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} scored {msg} [{elapsed_precise} < {eta}]")
+            .expect("valid template"),
+    );
+    bar
+}
+
 /// Runs `xcodec eval`.
 pub fn run<P: ExtraParts>(args: &EvalArgs) -> anyhow::Result<()> {
     let bandwidths = parse_bandwidths(&args.bandwidth)?;
@@ -67,18 +82,23 @@ pub fn run<P: ExtraParts>(args: &EvalArgs) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create the plot directory", dir.display()))?;
     }
     let opts = EvalOptions { bandwidths, plot_dir: args.plot.clone() };
-    let (mut done, mut failed) = (0usize, 0usize);
+    let groups: usize = match &opts.bandwidths {
+        Some(list) => list.len() * models.len(),
+        None => models.iter().map(|m| m.codec.target_bandwidths_kbps.len()).sum(),
+    };
+    let bar = progress_bar((groups * files.len()) as u64);
+    let mut failed = 0usize;
     let report = eval::evaluate(&models, &files, &opts, &device, &mut |event| match event {
         EvalEvent::Scored(row) => {
-            done += 1;
-            let stoi = row.metrics.iter().find(|(m, _)| m == "stoi").map_or(f64::NAN, |(_, v)| *v);
-            eprintln!("[{done}] {} {} {} kbps: stoi {stoi:.3}", row.file, row.model, row.bandwidth_kbps);
+            bar.inc(1);
+            bar.set_message(format!("{} ({}, {} kbps)", row.file, row.model, row.bandwidth_kbps));
         }
         EvalEvent::Failed { file, reason } => {
             failed += 1;
-            eprintln!("xcodec: skipping {}: {reason}", file.display());
+            bar.suspend(|| eprintln!("xcodec: skipping {}: {reason}", file.display()));
         }
     })?;
+    bar.finish_and_clear();
     if report.rows.is_empty() {
         bail!("no file could be evaluated ({failed} failed); see the lines above");
     }
