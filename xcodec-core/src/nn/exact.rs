@@ -307,10 +307,6 @@ mod tests {
         t.into_data().try_into_vec::<f32>().unwrap()
     }
 
-    fn max_diff(a: Tensor<3>, b: Tensor<3>) -> f32 {
-        (a - b).abs().max().into_scalar::<f32>()
-    }
-
     #[test]
     fn conv_equals_burns_within_rounding_for_strides_and_dilations() {
         let device = Device::default();
@@ -325,7 +321,7 @@ mod tests {
                 burn_conv1d(x.clone(), w.clone(), Some(b.clone()), ConvOptions::new([stride], [0], [dilation], 1));
             let got = conv1d(x, w, Some(b), stride, dilation);
             assert_eq!(got.dims(), want.dims());
-            assert!(max_diff(got, want) < 1e-4);
+            assert!(crate::nn::relative_error(got, want) < 1e-5);
         }
     }
 
@@ -342,7 +338,7 @@ mod tests {
             let want = burn_conv_transpose1d(x.clone(), w.clone(), Some(b.clone()), options).narrow(2, 0, len * stride);
             let got = conv_transpose1d_causal(x, w, Some(b), stride, 0);
             assert_eq!(got.dims(), want.dims());
-            assert!(max_diff(got, want) < 1e-4);
+            assert!(crate::nn::relative_error(got, want) < 1e-5);
         }
     }
 
