@@ -174,7 +174,7 @@ pub fn decode<P: ExtraParts>(model: &LoadedModel<P>, args: &DecodeArgs) -> anyho
 }
 
 /// A bar of files with audio seconds and the real-time factor; hidden when stderr is not a terminal.
-struct Progress {
+pub(crate) struct Progress {
     bar: ProgressBar,
     started: Instant,
     audio_seconds: f64,
@@ -182,7 +182,7 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(files: usize, verb: &'static str) -> Self {
+    pub(crate) fn new(files: usize, verb: &'static str) -> Self {
         let bar = if std::io::stderr().is_terminal() && files > 0 {
             ProgressBar::with_draw_target(Some(files as u64), ProgressDrawTarget::stderr())
         } else {
@@ -195,7 +195,7 @@ impl Progress {
         Self { bar, started: Instant::now(), audio_seconds: 0.0, verb }
     }
 
-    fn event(&mut self, event: Event) {
+    pub(crate) fn event(&mut self, event: Event) {
         match event {
             Event::Started { input, .. } => self.bar.set_message(input.display().to_string()),
             Event::Progress { seconds } => {
@@ -221,7 +221,7 @@ impl Progress {
     }
 
     /// The summary line; an error (non-zero exit) when any file failed.
-    fn finish(self, report: &Report) -> anyhow::Result<()> {
+    pub(crate) fn finish(self, report: &Report) -> anyhow::Result<()> {
         self.bar.finish_and_clear();
         let count = |f: fn(&Outcome) -> bool| report.iter().filter(|(_, o)| f(o)).count();
         let done = count(|o| matches!(o, Outcome::Done { .. }));

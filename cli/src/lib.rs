@@ -10,6 +10,7 @@ mod info;
 mod jobs;
 mod list;
 mod live;
+mod tokenize;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -43,6 +44,9 @@ enum Command {
     Encode(jobs::EncodeArgs),
     /// Decode codes files (.npy, .safetensors; directories, @lists) into WAV files.
     Decode(jobs::DecodeArgs),
+    /// Tokenize a dataset: every file's codes (exactly `encode`'s) into Parquet parts a row per file, sharded
+    /// over processes (--shard I/N, or SLURM/MPI ranks), resumable, failures listed in errors.jsonl.
+    Tokenize(tokenize::TokenizeArgs),
     /// Convert any model to our layout (config.toml + model.safetensors).
     Convert {
         /// Model: our directory, a Hugging Face-layout directory, an original .pth, or a hub id org/name[@rev].
@@ -173,6 +177,10 @@ fn dispatch<P: ExtraParts>(cli: Cli) -> anyhow::Result<()> {
             let loaded = load::<P>(&args.model, &args.source, Parts::DecoderOnly)?;
             jobs::decode(&loaded, &args)
         }
+        Command::Tokenize(args) => {
+            let loaded = load::<P>(&args.model, &args.source, Parts::EncoderOnly)?;
+            tokenize::run(&loaded, &args)
+        }
         Command::Convert { model, source, decoder_only, output } => {
             let parts = if decoder_only { Parts::DecoderOnly } else { Parts::All };
             let mut loaded = load::<P>(&model, &source, parts)?;
@@ -205,6 +213,10 @@ fn core_error(err: &anyhow::Error) -> Option<&XcodecError> {
     err.downcast_ref::<XcodecError>()
         .or_else(|| err.downcast_ref::<xcodec_builtin::BuiltinError>().and_then(|e| e.as_core()))
         .or_else(|| err.downcast_ref::<xcodec_trainer::TrainError>().and_then(|e| e.as_core()))
+        .or_else(|| match err.downcast_ref::<xcodec_dataset::DatasetError>() {
+            Some(xcodec_dataset::DatasetError::Core(e)) => Some(e),
+            _ => None,
+        })
 }
 
 /// Runs the command line of this process with the built-in parts and `P`'s (`NoExtra`: the built-ins only);

@@ -45,14 +45,173 @@ impl Default for EncodeOptions {
     }
 }
 
-/// Shared state of one encode run.
-struct Run<'a, A, D, S, Q> {
+/// Codes of one file, codebook-major: `values[q * frames + t]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileCodes {
+    /// Codebooks per frame.
+    pub n_q: usize,
+    /// Frames.
+    pub frames: usize,
+    /// The codes, `n_q x frames`, codebook-major.
+    pub values: Vec<i64>,
+    /// Samples of the input at the model's rate.
+    pub num_samples: usize,
+}
+
+/// The first samples of a file, read by [`ClipEncoder::open`]: the whole file when it fits in one window,
+/// else its head with the reader positioned after it.
+pub enum Opened {
+    /// The whole file (gain applied, checked finite): batch it with [`ClipEncoder::encode_batch`].
+    Whole(Vec<f32>),
+    /// A long file to stream through [`ClipEncoder::encode_long`].
+    Long(Box<AudioReader>, Vec<f32>),
+}
+
+/// Codes of files for one codec at one bandwidth, exactly as `xcodec encode` computes them: whole files in
+/// batches of one length, long files in windows with context. Computes only; writing is the caller's.
+pub struct ClipEncoder<'a, A, D, S, Q> {
     codec: &'a XCodec<A, D, S, Q>,
-    opts: &'a EncodeOptions,
     bandwidth: f64,
     n_q: usize,
+    gain: f32,
+    /// Frames each window keeps, frames of context on each side.
     windows: (usize, usize),
     device: Device,
+}
+
+impl<'a, A: AcousticEncoder + Sync, D: AcousticDecoder, S: SemanticTeacher, Q: Quantizer> ClipEncoder<'a, A, D, S, Q> {
+    /// For `bandwidth_kbps` (`None`: the model's highest); refuses a bandwidth the model does not offer, a
+    /// non-finite gain and windows that are not positive, finite seconds.
+    pub fn new(
+        codec: &'a XCodec<A, D, S, Q>,
+        bandwidth_kbps: Option<f64>,
+        gain: f32,
+        window_seconds: f64,
+        context_seconds: f64,
+    ) -> Result<Self> {
+        let bandwidth = bandwidth_kbps.unwrap_or_else(|| codec.target_bandwidths_kbps.last().copied().unwrap_or(0.0));
+        let n_q = codec.checked_codebooks(bandwidth)?;
+        if !gain.is_finite() {
+            return Err(XcodecError::Input(format!("--gain {gain} is not a finite number")));
+        }
+        let frame_rate = codec.frame_rate_hz();
+        let windows = (((window_seconds * frame_rate) as usize).max(1), (context_seconds * frame_rate) as usize);
+        Ok(Self { codec, bandwidth, n_q, gain, windows, device: codec.fc_prior.weight.device() })
+    }
+
+    /// The bandwidth in kbps.
+    pub fn bandwidth_kbps(&self) -> f64 {
+        self.bandwidth
+    }
+
+    /// Codebooks per frame at this bandwidth.
+    pub fn codebooks(&self) -> usize {
+        self.n_q
+    }
+
+    /// The most samples a file may have to be encoded whole (one window with its context).
+    pub fn max_whole(&self) -> usize {
+        (self.windows.0 + 2 * self.windows.1) * self.codec.hop_length()
+    }
+
+    /// Opens `path` at the model's rate and reads what decides how it is encoded (safe on any thread).
+    pub fn open(path: &std::path::Path, sample_rate_hz: u32, max_whole: usize, gain: f32) -> Result<Opened> {
+        let mut reader = AudioReader::open(path, sample_rate_hz)?;
+        let head = read_up_to(&mut reader, max_whole + 1)?;
+        if head.len() <= max_whole {
+            Ok(Opened::Whole(prepare(head, gain)?))
+        } else {
+            Ok(Opened::Long(Box::new(reader), head))
+        }
+    }
+
+    /// Applies the gain and refuses non-finite results (an error, not silent garbage codes).
+    pub fn prepare(&self, samples: Vec<f32>) -> Result<Vec<f32>> {
+        prepare(samples, self.gain)
+    }
+
+    fn tensor(&self, batch: Vec<f32>, rows: usize) -> Tensor<3> {
+        let len = batch.len() / rows;
+        Tensor::from_data(TensorData::new(batch, [rows, 1, len]), &self.device)
+    }
+
+    /// Whole files of one length (prepared), encoded as one batch: each row's codes exactly as if alone.
+    pub fn encode_batch(&self, rows: &[&[f32]]) -> Result<Vec<FileCodes>> {
+        let Some(len) = rows.first().map(|r| r.len()) else { return Ok(Vec::new()) };
+        if rows.iter().any(|r| r.len() != len) {
+            return Err(XcodecError::Input("a batch holds files of one length".into()));
+        }
+        let flat: Vec<f32> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+        let codes = self.codec.encode(self.tensor(flat, rows.len()), self.bandwidth)?;
+        let [_, n_q, frames] = codes.dims();
+        let values = super::values::<i64>(codes.into_data())?;
+        Ok(values
+            .chunks(n_q * frames)
+            .map(|v| FileCodes { n_q, frames, values: v.to_vec(), num_samples: len })
+            .collect())
+    }
+
+    /// A long file (`input` names it in errors): windows of `window` frames computed with `context` frames on
+    /// each side, streamed; `on_progress` gets the seconds of audio done after each window.
+    pub fn encode_long(
+        &self,
+        input: &std::path::Path,
+        mut reader: AudioReader,
+        head: Vec<f32>,
+        on_progress: &mut dyn FnMut(f64),
+    ) -> Result<FileCodes> {
+        let codec = self.codec;
+        let hop = codec.hop_length();
+        let total = match reader.expected_len() {
+            Some(n) => n as usize,
+            // Without a length in the container, count first: the padding rule depends on the length.
+            None => count_samples(input, codec.sample_rate_hz)?,
+        };
+        let pad = codec.pads_acoustic_input(total);
+        let windows = Windows { window: self.windows.0, context: self.windows.1, frames: codec.output_frames(total) };
+        let mut rows: Vec<Vec<i64>> = vec![Vec::with_capacity(windows.frames); self.n_q];
+        let (mut buffer, mut base) = (head, 0usize); // buffer holds samples [base, base + len)
+        let mut eof = false;
+        for w in windows.iter() {
+            let (start, end) = (w.from * hop, if w.to == windows.frames { total } else { w.to * hop });
+            while base + buffer.len() < end && !eof {
+                match reader.read(1 << 16)? {
+                    Some(chunk) => buffer.extend(chunk),
+                    None => eof = true,
+                }
+            }
+            let end = end.min(base + buffer.len());
+            buffer.drain(..start - base);
+            base = start;
+            let chunk = self.prepare(buffer[..end - start].to_vec())?;
+            let codes = codec.encode_aligned(self.tensor(chunk, 1), self.bandwidth, pad)?;
+            let [_, n_q, frames] = codes.dims();
+            let (keep_from, keep_to) = (w.keep_start - w.from, w.keep_end - w.from);
+            if frames < keep_to {
+                return Err(XcodecError::Input(format!(
+                    "{}: window at frame {} gave {frames} frames, {keep_to} needed (file shorter than its header says?)",
+                    input.display(),
+                    w.from
+                )));
+            }
+            let values = super::values::<i64>(codes.into_data())?;
+            for (q, row) in rows.iter_mut().enumerate().take(n_q) {
+                row.extend_from_slice(&values[q * frames + keep_from..q * frames + keep_to]);
+            }
+            on_progress((w.keep_end - w.keep_start) as f64 / codec.frame_rate_hz());
+        }
+        let frames = rows[0].len();
+        Ok(FileCodes { n_q: self.n_q, frames, values: rows.concat(), num_samples: total })
+    }
+}
+
+/// Applies `gain` and refuses non-finite results.
+fn prepare(samples: Vec<f32>, gain: f32) -> Result<Vec<f32>> {
+    let samples = if gain == 1.0 { samples } else { samples.into_iter().map(|s| s * gain).collect() };
+    check_finite(&samples, |i| {
+        XcodecError::Input(format!("sample {i} is not finite (NaN or inf); check the gain and the file"))
+    })?;
+    Ok(samples)
 }
 
 /// Encodes every job; the report has one outcome per job, in order. Fails as a whole only for a bandwidth
@@ -63,17 +222,9 @@ pub fn encode_files<A: AcousticEncoder + Sync, D: AcousticDecoder, S: SemanticTe
     opts: &EncodeOptions,
     on_event: &mut dyn FnMut(Event),
 ) -> Result<Report> {
-    let bandwidth = opts.bandwidth_kbps.unwrap_or_else(|| codec.target_bandwidths_kbps.last().copied().unwrap_or(0.0));
-    let n_q = codec.checked_codebooks(bandwidth)?;
-    if !opts.gain.is_finite() {
-        return Err(XcodecError::Input(format!("--gain {} is not a finite number", opts.gain)));
-    }
-    let frame_rate = codec.frame_rate_hz();
-    let windows = (((opts.window_seconds * frame_rate) as usize).max(1), (opts.context_seconds * frame_rate) as usize);
-    let device = codec.fc_prior.weight.device();
-    let run = Run { codec, opts, bandwidth, n_q, windows, device };
-    let max_whole = (windows.0 + 2 * windows.1) * codec.hop_length();
-
+    let enc = ClipEncoder::new(codec, opts.bandwidth_kbps, opts.gain, opts.window_seconds, opts.context_seconds)?;
+    let run = Run { enc, opts };
+    let max_whole = run.enc.max_whole();
     let mut outcomes: Vec<Option<Outcome>> = jobs.iter().map(|_| None).collect();
     // Whole files waiting for a batch, by length.
     let mut pending: BTreeMap<usize, Vec<(usize, Vec<f32>)>> = BTreeMap::new();
@@ -90,16 +241,19 @@ pub fn encode_files<A: AcousticEncoder + Sync, D: AcousticDecoder, S: SemanticTe
             if head.len() <= max_whole {
                 Ok(Some(head))
             } else {
-                run.encode_long(job, reader, head, on_event).map(|o| {
-                    outcomes[i] = Some(o);
-                    None
-                })
+                let codes =
+                    run.enc.encode_long(&job.input, reader, head, &mut |seconds| on_event(Event::Progress { seconds }));
+                outcomes[i] = Some(match codes {
+                    Ok(codes) => run.write(job, codes),
+                    Err(e) => Outcome::Failed(e.to_string()),
+                });
+                Ok(None)
             }
         });
         match result {
             Ok(Some(samples)) => {
                 // Checked alone, so that one bad file never fails the batch it would join.
-                let samples = match run.prepare(samples) {
+                let samples = match run.enc.prepare(samples) {
                     Ok(s) => s,
                     Err(e) => {
                         outcomes[i] = Some(Outcome::Failed(format!("{}: {e}", job.input.display())));
@@ -140,38 +294,32 @@ fn read_up_to(reader: &mut AudioReader, n: usize) -> Result<Vec<f32>> {
     Ok(out)
 }
 
+/// One `encode_files` run: the encoder and where its codes go.
+struct Run<'a, A, D, S, Q> {
+    enc: ClipEncoder<'a, A, D, S, Q>,
+    opts: &'a EncodeOptions,
+}
+
 impl<A: AcousticEncoder + Sync, D: AcousticDecoder, S: SemanticTeacher, Q: Quantizer> Run<'_, A, D, S, Q> {
-    /// Applies `--gain` and refuses non-finite results (an error, not silent garbage codes).
-    fn prepare(&self, samples: Vec<f32>) -> Result<Vec<f32>> {
-        let gain = self.opts.gain;
-        let samples = if gain == 1.0 { samples } else { samples.into_iter().map(|s| s * gain).collect() };
-        check_finite(&samples, |i| {
-            XcodecError::Input(format!("sample {i} is not finite (NaN or inf); check the gain and the file"))
-        })?;
-        Ok(samples)
-    }
-
-    fn tensor(&self, batch: Vec<f32>, rows: usize) -> Tensor<3> {
-        let len = batch.len() / rows;
-        Tensor::from_data(TensorData::new(batch, [rows, 1, len]), &self.device)
-    }
-
     fn meta(&self, num_samples: usize) -> CodesMeta {
+        let codec = self.enc.codec;
         CodesMeta {
             model: self.opts.model_id.clone(),
-            sample_rate_hz: self.codec.sample_rate_hz,
-            frame_rate_hz: self.codec.frame_rate_hz(),
-            bandwidth_kbps: self.bandwidth,
+            sample_rate_hz: codec.sample_rate_hz,
+            frame_rate_hz: codec.frame_rate_hz(),
+            bandwidth_kbps: self.enc.bandwidth,
             num_samples: num_samples as u64,
             tool_version: concat!("xcodec ", env!("CARGO_PKG_VERSION")).to_string(),
         }
     }
 
-    fn write(&self, job: &Job, n_q: usize, frames: usize, values: Vec<i64>, num_samples: usize) -> Outcome {
-        let codes = Codes { n_q, frames, values, meta: Some(self.meta(num_samples)) };
-        match write_codes(&job.output, &codes, self.codec.quantizer.codebook_size(), self.opts.format) {
+    fn write(&self, job: &Job, codes: FileCodes) -> Outcome {
+        let num_samples = codes.num_samples;
+        let codes =
+            Codes { n_q: codes.n_q, frames: codes.frames, values: codes.values, meta: Some(self.meta(num_samples)) };
+        match write_codes(&job.output, &codes, self.enc.codec.quantizer.codebook_size(), self.opts.format) {
             Ok(()) => {
-                Outcome::Done { audio_seconds: num_samples as f64 / self.codec.sample_rate_hz as f64, clipped: 0 }
+                Outcome::Done { audio_seconds: num_samples as f64 / self.enc.codec.sample_rate_hz as f64, clipped: 0 }
             }
             Err(e) => Outcome::Failed(e.to_string()),
         }
@@ -185,82 +333,19 @@ impl<A: AcousticEncoder + Sync, D: AcousticDecoder, S: SemanticTeacher, Q: Quant
         outcomes: &mut [Option<Outcome>],
         on_event: &mut dyn FnMut(Event),
     ) {
-        if group.is_empty() {
-            return;
-        }
-        let len = group[0].1.len();
-        let rows = group.len();
-        let flat: Vec<f32> = group.iter().flat_map(|(_, s)| s.iter().copied()).collect();
-        let result = self.codec.encode(self.tensor(flat, rows), self.bandwidth).and_then(|codes| {
-            let [_, n_q, frames] = codes.dims();
-            let values = super::values::<i64>(codes.into_data())?;
-            Ok((n_q, frames, values))
-        });
-        for (row, (i, _)) in group.iter().enumerate() {
+        let rows: Vec<&[f32]> = group.iter().map(|(_, s)| s.as_slice()).collect();
+        let result = self.enc.encode_batch(&rows);
+        let rate = self.enc.codec.sample_rate_hz as f64;
+        for (row, (i, samples)) in group.iter().enumerate() {
             let job = &jobs[*i];
             let outcome = match &result {
-                Ok((n_q, frames, values)) => {
-                    let per = n_q * frames;
-                    self.write(job, *n_q, *frames, values[row * per..(row + 1) * per].to_vec(), len)
-                }
+                Ok(codes) => self.write(job, codes[row].clone()),
                 Err(e) => Outcome::Failed(format!("{}: {e}", job.input.display())),
             };
             outcomes[*i] = Some(outcome);
-            on_event(Event::Progress { seconds: len as f64 / self.codec.sample_rate_hz as f64 });
+            on_event(Event::Progress { seconds: samples.len() as f64 / rate });
             on_event(Event::Finished { input: &job.input, outcome: outcomes[*i].as_ref().unwrap() });
         }
-    }
-
-    /// A long file: windows of `window` frames computed with `context` frames on each side, streamed.
-    fn encode_long(
-        &self,
-        job: &Job,
-        mut reader: AudioReader,
-        head: Vec<f32>,
-        on_event: &mut dyn FnMut(Event),
-    ) -> Result<Outcome> {
-        let codec = self.codec;
-        let hop = codec.hop_length();
-        let total = match reader.expected_len() {
-            Some(n) => n as usize,
-            // Without a length in the container, count first: the padding rule depends on the length.
-            None => count_samples(&job.input, codec.sample_rate_hz)?,
-        };
-        let pad = codec.pads_acoustic_input(total);
-        let windows = Windows { window: self.windows.0, context: self.windows.1, frames: codec.output_frames(total) };
-        let mut rows: Vec<Vec<i64>> = vec![Vec::with_capacity(windows.frames); self.n_q];
-        let (mut buffer, mut base) = (head, 0usize); // buffer holds samples [base, base + len)
-        let mut eof = false;
-        for w in windows.iter() {
-            let (start, end) = (w.from * hop, if w.to == windows.frames { total } else { w.to * hop });
-            while base + buffer.len() < end && !eof {
-                match reader.read(1 << 16)? {
-                    Some(chunk) => buffer.extend(chunk),
-                    None => eof = true,
-                }
-            }
-            let end = end.min(base + buffer.len());
-            buffer.drain(..start - base);
-            base = start;
-            let chunk = self.prepare(buffer[..end - start].to_vec())?;
-            let codes = codec.encode_aligned(self.tensor(chunk, 1), self.bandwidth, pad)?;
-            let [_, n_q, frames] = codes.dims();
-            let (keep_from, keep_to) = (w.keep_start - w.from, w.keep_end - w.from);
-            if frames < keep_to {
-                return Err(XcodecError::Input(format!(
-                    "{}: window at frame {} gave {frames} frames, {keep_to} needed (file shorter than its header says?)",
-                    job.input.display(),
-                    w.from
-                )));
-            }
-            let values = super::values::<i64>(codes.into_data())?;
-            for (q, row) in rows.iter_mut().enumerate().take(n_q) {
-                row.extend_from_slice(&values[q * frames + keep_from..q * frames + keep_to]);
-            }
-            on_event(Event::Progress { seconds: (w.keep_end - w.keep_start) as f64 / codec.frame_rate_hz() });
-        }
-        let frames = rows[0].len();
-        Ok(self.write(job, self.n_q, frames, rows.concat(), total))
     }
 }
 

@@ -33,10 +33,7 @@ pub fn plan(inputs: &[String], extensions: &[&str], out_dir: &Path, out_ext: &st
         }
         let path = Path::new(spec);
         if path.is_dir() {
-            let mut found = Vec::new();
-            walk(path, extensions, &mut found)?;
-            found.sort();
-            for file in found {
+            for file in find_files(path, extensions)? {
                 let rel = file.strip_prefix(path).expect("walked under the root");
                 jobs.push(Job { output: out_dir.join(rel).with_extension(out_ext), input: file });
             }
@@ -61,6 +58,14 @@ pub fn plan(inputs: &[String], extensions: &[&str], out_dir: &Path, out_ext: &st
 fn flat(input: &Path, out_dir: &Path, out_ext: &str) -> Job {
     let stem = input.file_stem().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("output"));
     Job { input: input.to_path_buf(), output: out_dir.join(stem).with_extension(out_ext) }
+}
+
+/// Files under `dir` (recursively) whose extension, lower-cased, is in `extensions`; sorted.
+pub fn find_files(dir: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    walk(dir, extensions, &mut found)?;
+    found.sort();
+    Ok(found)
 }
 
 fn walk(dir: &Path, extensions: &[&str], found: &mut Vec<PathBuf>) -> Result<()> {

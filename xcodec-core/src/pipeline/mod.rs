@@ -10,8 +10,8 @@ pub mod live;
 mod windows;
 
 pub use decode::{DecodeOptions, decode_files};
-pub use encode::{EncodeOptions, encode_files};
-pub use inputs::{Job, plan};
+pub use encode::{ClipEncoder, EncodeOptions, FileCodes, Opened, encode_files};
+pub use inputs::{Job, find_files, plan};
 pub use live::{StreamOptions, StreamReport, check_decode_stream, check_encode_stream, decode_stream, encode_stream};
 pub use windows::Windows;
 
