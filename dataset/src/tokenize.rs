@@ -205,7 +205,7 @@ pub fn tokenize<A: AcousticEncoder + Sync, D: AcousticDecoder, S: SemanticTeache
         }
         run.flush(on_event)
     })?;
-    summary.failed = run_failures(&summary.errors_file)?;
+    summary.failed = run.failures.len();
     summary.elapsed_seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }
@@ -479,11 +479,4 @@ fn write_errors(path: &Path, failures: &[Failure]) -> Result<()> {
         text.write_all(b"\n").expect("in memory");
     }
     Ok(xcodec_core::io::write_atomic(path, &text)?)
-}
-
-/// Lines of an errors file.
-fn run_failures(path: &Path) -> Result<usize> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| DatasetError::Output(format!("{}: cannot read: {e}", path.display())))?;
-    Ok(text.lines().filter(|l| !l.is_empty()).count())
 }
