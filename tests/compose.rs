@@ -111,13 +111,7 @@ fn every_combination_takes_a_training_step() {
                 .unwrap();
             cfg.codec = Some(config(acoustic, semantic, &[]));
             let run = dir.path().join(format!("{acoustic}-{semantic}"));
-            let opts = TrainOptions {
-                config: cfg,
-                model: None,
-                run_dir: run.clone(),
-                resume: false,
-                devices: vec![Device::flex()],
-            };
+            let opts = TrainOptions::new(cfg, run.clone(), vec![Device::flex()]);
             let mut steps = Vec::new();
             train::<xcodec_builtin::NoExtra>(opts, &mut |e| {
                 if let Event::Step(r) = e {

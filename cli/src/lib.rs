@@ -9,6 +9,7 @@ mod heap;
 mod info;
 mod jobs;
 mod list;
+mod ranks;
 mod live;
 mod tokenize;
 mod train;

@@ -1,12 +1,14 @@
 //! `xcodec train`: argument handling and progress for the trainer library.
 
 use crate::device;
+use crate::ranks::Ranks;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use xcodec_builtin::ExtraParts;
 use xcodec_trainer::TrainConfig;
 use xcodec_trainer::metrics::Record;
+use xcodec_trainer::replicas::DeviceReduce;
 use xcodec_trainer::train::{Event, RUN_CONFIG, TrainOptions};
 
 /// `xcodec train` arguments.
@@ -29,6 +31,7 @@ pub struct TrainArgs {
     #[arg(long)]
     max_steps: Option<u64>,
     /// Devices, comma separated, one replica each: cpu (default), cpu,cpu (two CPU replicas), cuda:0,cuda:1, wgpu.
+    /// Under mpirun/srun the index `L` is the rank's local rank on its node (`--devices cuda:L`: a GPU a rank).
     #[arg(long, default_value = "cpu")]
     devices: String,
     /// Run directory: train.toml, metrics.jsonl, curves.png, checkpoints/.
@@ -70,13 +73,33 @@ pub fn run<P: ExtraParts>(args: &TrainArgs) -> anyhow::Result<()> {
             "no training data: set data.train_list (a text file with one audio path a line), e.g. --set data.train_list=train.txt"
         );
     }
-    let devices = args.devices.split(',').map(|d| device::parse(d.trim())).collect::<anyhow::Result<Vec<_>>>()?;
-    let opts =
-        TrainOptions { config, model: args.model.clone(), run_dir: args.output.clone(), resume: args.resume, devices };
+    let ranks = Ranks::start()?;
+    let specs: Vec<String> = args.devices.split(',').map(|d| ranks.local_device(d.trim())).collect();
+    let devices = specs.iter().map(|d| device::parse(d)).collect::<anyhow::Result<Vec<_>>>()?;
+    // burn 0.22.1 has collectives between CUDA devices only (NCCL); other backends add up through the host.
+    let device_reduce = if specs.len() > 1 && specs.iter().all(|s| s.starts_with("cuda")) {
+        DeviceReduce::Collective
+    } else {
+        DeviceReduce::Host
+    };
+    let opts = TrainOptions {
+        config,
+        model: args.model.clone(),
+        run_dir: args.output.clone(),
+        resume: args.resume,
+        devices,
+        device_reduce,
+        world: ranks.world(),
+    };
     let mut bar = ProgressBar::hidden();
-    let summary = xcodec_trainer::train::train::<P>(opts, &mut |event| report(&mut bar, event))?;
+    let summary = match xcodec_trainer::train::train::<P>(opts, &mut |event| report(&mut bar, event)) {
+        Ok(summary) => summary,
+        Err(e) => return Err(ranks.fail(e.into())),
+    };
     bar.finish_and_clear();
-    println!("trained {} steps -> {}", summary.steps, summary.checkpoint.display());
+    if ranks.is_root() {
+        println!("trained {} steps -> {}", summary.steps, summary.checkpoint.display());
+    }
     Ok(())
 }
 

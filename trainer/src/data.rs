@@ -140,10 +140,24 @@ pub struct Loader {
 impl Loader {
     /// Starts producing the batches of steps `start..end`, `per_step` items each.
     pub fn start(cropper: Cropper, start: u64, end: u64, per_step: usize, workers: usize) -> Self {
+        Self::start_share(cropper, start, end, per_step, 0..per_step, workers)
+    }
+
+    /// [`Self::start`] for one rank of a job: of each step's `per_step` items, only those of `share`
+    /// (disjoint between ranks, the same items whatever the rank count).
+    pub fn start_share(
+        cropper: Cropper,
+        start: u64,
+        end: u64,
+        per_step: usize,
+        share: std::ops::Range<usize>,
+        workers: usize,
+    ) -> Self {
         let (tx, rx): (SyncSender<Result<Batch>>, _) = sync_channel(2);
         let handle = std::thread::spawn(move || {
             for step in start..end {
-                let items = cropper.items(step * per_step as u64, per_step, workers).map(|items| Batch { step, items });
+                let first = step * per_step as u64 + share.start as u64;
+                let items = cropper.items(first, share.len(), workers).map(|items| Batch { step, items });
                 let failed = items.is_err();
                 if tx.send(items).is_err() || failed {
                     return;

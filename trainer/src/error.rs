@@ -33,6 +33,9 @@ pub enum TrainError {
         /// Every loss of that step, `name=value` comma separated.
         losses: String,
     },
+    /// The ranks or replicas of a job disagree (different configs, run directories not shared).
+    #[error("{0}")]
+    Distributed(String),
 }
 
 impl TrainError {

@@ -1,11 +1,12 @@
-//! Gradient bookkeeping burn does not provide: summing gradients of several replicas, the global
-//! gradient-norm clip (torch's `clip_grad_norm_`; burn clips per tensor), and parameter ids by path (the
-//! optimiser state is keyed by id, so a resumed model must carry the ids it was saved with).
+//! Gradient bookkeeping burn does not provide: summing gradients of several replicas, one flat buffer of a
+//! module's gradients and back (what replicas and ranks all-reduce), the global gradient-norm clip (torch's
+//! `clip_grad_norm_`; burn clips per tensor), and parameter ids by path (the optimiser state is keyed by id,
+//! so a resumed model must carry the ids it was saved with).
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Tracks the dotted module path during a visit.
 #[derive(Default)]
@@ -91,6 +92,58 @@ pub fn sum_grads<M: Module>(module: &M, mut parts: Vec<GradientsParams>) -> Grad
     sum.1
 }
 
+/// Where each parameter's gradient lies in a flat buffer: `(id, offset, length)` in the module's visiting
+/// order. Replicas of one module, given gradients for the same parameters, have the same layout.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FlatLayout(pub Vec<(ParamId, usize, usize)>);
+
+impl FlatLayout {
+    /// Elements in the buffer.
+    pub fn len(&self) -> usize {
+        self.0.last().map_or(0, |&(_, at, n)| at + n)
+    }
+
+    /// Whether no parameter has a gradient.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The gradients `grads` holds for `module`'s parameters as one flat tensor, and their layout (`None` when it
+/// holds none).
+pub fn flatten_grads<M: Module>(module: &M, grads: &GradientsParams) -> Option<(Tensor<1>, FlatLayout)> {
+    struct Flatten<'a>(&'a GradientsParams, Vec<Tensor<1>>, FlatLayout);
+    impl ModuleVisitor for Flatten<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(g) = self.0.get::<D>(param.id) {
+                let n = g.shape().num_elements();
+                self.2.0.push((param.id, self.2.len(), n));
+                self.1.push(g.reshape([n]));
+            }
+        }
+    }
+    let mut f = Flatten(grads, Vec::new(), FlatLayout::default());
+    module.visit(&mut f);
+    (!f.1.is_empty()).then(|| (Tensor::cat(f.1, 0), f.2))
+}
+
+/// The gradients of a flat buffer laid out by [`flatten_grads`], shaped as `module`'s parameters.
+pub fn unflatten_grads<M: Module>(module: &M, flat: Tensor<1>, layout: &FlatLayout) -> GradientsParams {
+    struct Unflatten<'a>(Tensor<1>, HashMap<ParamId, (usize, usize)>, &'a mut GradientsParams);
+    impl ModuleVisitor for Unflatten<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(&(at, n)) = self.1.get(&param.id) {
+                let dims: [usize; D] = param.lazy_shape().dims();
+                self.2.register(param.id, self.0.clone().narrow(0, at, n).reshape(dims));
+            }
+        }
+    }
+    let mut grads = GradientsParams::new();
+    let index = layout.0.iter().map(|&(id, at, n)| (id, (at, n))).collect();
+    module.visit(&mut Unflatten(flat, index, &mut grads));
+    grads
+}
+
 /// Scales `grads` so their global L2 norm is at most `max_norm` (as `torch.nn.utils.clip_grad_norm_`, with
 /// its 1e-6); returns the norm before clipping. `max_norm <= 0` only measures.
 pub fn clip_global_norm<M: Module>(module: &M, grads: &mut GradientsParams, max_norm: f64) -> f64 {
@@ -146,6 +199,22 @@ mod tests {
         let before = clip_global_norm(&model, &mut summed, 1.0);
         let after = clip_global_norm(&model, &mut summed, 0.0);
         assert!(before > 1.0 && (after - 1.0).abs() < 1e-5, "{before} -> {after}");
+    }
+
+    #[test]
+    fn flat_buffers_round_trip() {
+        let device = Device::default().autodiff();
+        let model = LinearConfig::new(3, 2).init(&device);
+        let grads = grads_of(&model, 1.5);
+        let (flat, layout) = flatten_grads(&model, &grads).unwrap();
+        assert_eq!(layout.len(), 8);
+        let back = unflatten_grads(&model, flat * 2.0, &layout);
+        let w: Tensor<2> = back.get(model.weight.id).unwrap();
+        let w0: Tensor<2> = grads.get(model.weight.id).unwrap();
+        assert_eq!(w.into_data().try_to_vec::<f32>().unwrap(), (w0 * 2.0).into_data().try_to_vec::<f32>().unwrap());
+        let b: Tensor<1> = back.get(model.bias.as_ref().unwrap().id).unwrap();
+        assert_eq!(b.dims(), [2]);
+        assert!(flatten_grads(&model, &GradientsParams::new()).is_none());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod config;
 pub mod curves;
 pub mod data;
 pub mod discriminators;
+pub mod dist;
 pub mod error;
 pub mod eval;
 pub mod grads;
@@ -17,6 +18,7 @@ pub mod mel;
 pub mod metrics;
 pub mod objective;
 pub mod pqmf;
+pub mod replicas;
 pub mod stft;
 pub mod train;
 

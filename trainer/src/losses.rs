@@ -61,6 +61,11 @@ pub struct MultiResolutionStftLoss {
 }
 
 impl MultiResolutionStftLoss {
+    /// STFT resolutions.
+    pub fn resolutions(&self) -> usize {
+        self.stfts.len()
+    }
+
     /// The STFTs of `cfg`.
     pub fn new(cfg: &MultiResolutionStftLossConfig, device: &Device) -> Result<Self> {
         let n = cfg.fft_sizes.len();
@@ -109,20 +114,33 @@ impl MultiResolutionStftLoss {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReferenceNorms(pub Vec<f64>);
 
+impl ReferenceNorms {
+    /// The norms of [`MultiResolutionStftLoss::reference_sums_flat`]'s sums (added over shards): per
+    /// resolution `sqrt(sum / examples)`.
+    pub fn from_sums(sums: &[f64]) -> Self {
+        let (per_resolution, examples) = sums.split_at(sums.len().saturating_sub(1));
+        let examples = examples.first().copied().unwrap_or(0.0);
+        Self(per_resolution.iter().map(|s| (s / examples).sqrt()).collect())
+    }
+}
+
 impl MultiResolutionStftLoss {
     /// The [`ReferenceNorms`] of `[signals, samples]` target signals, `group` consecutive signals making one
     /// example (the sub-bands of one clip; 1 for full-band audio).
     pub fn reference_norms_flat(&self, real: Tensor<2>, group: usize) -> Result<ReferenceNorms> {
-        let signals = (real.dims()[0] / group.max(1)) as f64;
-        let norms = self
+        Ok(ReferenceNorms::from_sums(&self.reference_sums_flat(real, group)?))
+    }
+
+    /// What [`ReferenceNorms`] are made of, so shards of a batch (the ranks of a job) can add theirs: the
+    /// summed squared magnitudes per resolution, then the number of examples.
+    pub fn reference_sums_flat(&self, real: Tensor<2>, group: usize) -> Result<Vec<f64>> {
+        let mut sums = self
             .stfts
             .iter()
-            .map(|stft| {
-                let mag = stft.magnitude(real.clone(), POWER_FLOOR)?;
-                Ok((mag.powi_scalar(2).sum().into_scalar::<f64>() / signals).sqrt())
-            })
-            .collect::<Result<_>>()?;
-        Ok(ReferenceNorms(norms))
+            .map(|stft| Ok(stft.magnitude(real.clone(), POWER_FLOOR)?.powi_scalar(2).sum().into_scalar::<f64>()))
+            .collect::<Result<Vec<f64>>>()?;
+        sums.push((real.dims()[0] / group.max(1)) as f64);
+        Ok(sums)
     }
 
     /// Like [`Self::forward_flat`], but spectral convergence is `mean_i ||S_real_i - S_fake_i||_F / norm` over
@@ -208,9 +226,14 @@ impl SubbandStftLoss {
 impl SubbandStftLoss {
     /// The [`ReferenceNorms`] of `[batch, 1, samples]` target audio, over its band signals.
     pub fn reference_norms(&self, real: Tensor<3>) -> Result<ReferenceNorms> {
+        Ok(ReferenceNorms::from_sums(&self.reference_sums(real)?))
+    }
+
+    /// The sums behind [`Self::reference_norms`] (see [`MultiResolutionStftLoss::reference_sums_flat`]).
+    pub fn reference_sums(&self, real: Tensor<3>) -> Result<Vec<f64>> {
         let bands = self.pqmf.analysis(real)?;
         let [batch, n, len] = bands.dims();
-        self.stft.reference_norms_flat(bands.reshape([batch * n, len]), n)
+        self.stft.reference_sums_flat(bands.reshape([batch * n, len]), n)
     }
 
     /// [`Self::forward`] with batch-wide spectral-convergence denominators (see

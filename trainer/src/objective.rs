@@ -71,9 +71,26 @@ impl Objective {
     /// The spectral-convergence denominators of a step's whole batch of target audio `[batch, 1, samples]`
     /// (cut to the length the generator returns).
     pub fn step_norms(&self, real: Tensor<3>) -> Result<StepNorms> {
-        let stft = self.stft.reference_norms_flat(crate::stft::mono(real.clone())?, 1)?;
-        let subband = self.subband.as_ref().map(|s| s.reference_norms(real)).transpose()?;
-        Ok(StepNorms { stft, subband })
+        Ok(self.step_norms_from_sums(&self.step_norm_sums(real)?))
+    }
+
+    /// The sums [`StepNorms`] are made of, for target audio `real [batch, 1, samples]`: the shards of a batch
+    /// (the ranks of a job) add theirs element-wise and pass the total to [`Self::step_norms_from_sums`].
+    pub fn step_norm_sums(&self, real: Tensor<3>) -> Result<Vec<f64>> {
+        let mut sums = self.stft.reference_sums_flat(crate::stft::mono(real.clone())?, 1)?;
+        if let Some(s) = &self.subband {
+            sums.extend(s.reference_sums(real)?);
+        }
+        Ok(sums)
+    }
+
+    /// The [`StepNorms`] of [`Self::step_norm_sums`]'s (added) sums.
+    pub fn step_norms_from_sums(&self, sums: &[f64]) -> StepNorms {
+        let (stft, subband) = sums.split_at(self.stft.resolutions() + 1);
+        StepNorms {
+            stft: ReferenceNorms::from_sums(stft),
+            subband: self.subband.as_ref().map(|_| ReferenceNorms::from_sums(subband)),
+        }
     }
 
     /// Whether any adversarial term is on.

@@ -1,7 +1,10 @@
-//! The GAN training loop, readable in one pass: for each step, every shard (micro-batch x device) runs the
-//! generator, takes the discriminators' and the generator's gradients against the same discriminators,
-//! the shards' gradients are summed, clipped by global norm and applied by two AdamW optimisers; then the
-//! codebooks take their EMA step on the whole batch. Checkpoints, validation and metrics around it.
+//! The GAN training loop, readable in one pass: for each step, every replica (one per device, kept for the
+//! whole run) runs the generator on its shares of the micro-batches, takes the discriminators' and the
+//! generator's gradients against the same discriminators; the gradients of all replicas of all ranks are
+//! summed as one flat buffer, clipped by global norm and applied by every replica's two AdamW optimisers;
+//! then the codebooks take their EMA step on the whole batch. Checkpoints, validation and metrics around it
+//! (rank 0 only). A job of several ranks (MPI) splits every step's batch between them; one step of N ranks
+//! equals one process with the same global batch (see `docs/src/training.md`).
 //!
 //! Difference from the reference loop: X-Codec steps the discriminators first and computes the generator's
 //! adversarial loss with the updated ones; here both gradients are taken against the discriminators of the
@@ -10,14 +13,17 @@
 use crate::checkpoint;
 use crate::config::TrainConfig;
 use crate::data::{AudioList, Cropper, Loader, derive_seed};
+use crate::dist::{Alone, World};
 use crate::error::{Result, TrainError};
-use crate::grads::{clip_global_norm, sum_grads};
+use crate::grads::sum_grads;
 use crate::metrics::{MetricsLog, Record, read_records};
 use crate::objective::{Discriminators, Objective, StepNorms};
+use crate::replicas::{DeviceReduce, Replica, ReplicaGrads, Replicas};
 use burn::module::Module;
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::Instant;
 use xcodec_builtin::{Codec, ExtraParts, Models};
 use xcodec_core::{CodecConfig, Quantizer, XcodecError};
@@ -42,9 +48,28 @@ pub struct TrainOptions {
     pub resume: bool,
     /// Devices to train on (autodiff is added here); one replica each, the batch split between them.
     pub devices: Vec<Device>,
+    /// How the devices' replicas add up their gradients.
+    pub device_reduce: DeviceReduce,
+    /// The job's ranks: [`Alone`], or an MPI job whose ranks each run this with the same options.
+    pub world: Rc<dyn World>,
 }
 
-/// What the loop reports as it goes.
+impl TrainOptions {
+    /// A fresh single-process run of `config` in `run_dir` on `devices` (host reduction between them).
+    pub fn new(config: TrainConfig, run_dir: PathBuf, devices: Vec<Device>) -> Self {
+        Self {
+            config,
+            model: None,
+            run_dir,
+            resume: false,
+            devices,
+            device_reduce: DeviceReduce::Host,
+            world: Rc::new(Alone),
+        }
+    }
+}
+
+/// What the loop reports as it goes (on rank 0 only).
 #[derive(Debug, Clone)]
 pub enum Event {
     /// Training starts at `start` (0, or the resumed step) and runs to `end`.
@@ -78,9 +103,12 @@ pub struct Summary {
     pub checkpoint: PathBuf,
     /// The last validation, if any.
     pub last_validation: Option<Record>,
+    /// Copies of the model made for the devices' replicas (at the start: one per extra device).
+    pub replica_copies: usize,
 }
 
-/// One replica's share of a step.
+/// One shard's results: its gradients, its losses (scaled by its share of the step) and the detached
+/// quantizer input (for the codebooks' EMA step).
 struct ShardOutput {
     generator: GradientsParams,
     discriminators: Option<GradientsParams>,
@@ -88,13 +116,43 @@ struct ShardOutput {
     quantizer_input: Tensor<3>,
 }
 
+/// One replica's step: its gradients summed over its shards, its losses, and its shard of each micro-batch's
+/// quantizer input (`None` where its share was empty).
+struct ReplicaOutput {
+    grads: ReplicaGrads,
+    losses: Vec<(String, f64)>,
+    inputs: Vec<Option<Tensor<3>>>,
+}
+
 /// Trains until `config.train.max_steps`, reporting through `on_event`.
 pub fn train<P: ExtraParts>(opts: TrainOptions, on_event: &mut dyn FnMut(Event)) -> Result<Summary> {
-    let TrainOptions { config: cfg, model, run_dir, resume, devices } = opts;
+    let TrainOptions { config: cfg, model, run_dir, resume, devices, device_reduce, world } = opts;
+    let world = world.as_ref();
     cfg.validate()?;
     let devices: Vec<Device> = devices.into_iter().map(|d| d.autodiff()).collect();
     let main = devices.first().cloned().ok_or_else(|| XcodecError::Config("no training device given".into()))?;
+    let per_step = cfg.train.batch_size * cfg.train.accumulate;
+    if per_step < world.size() {
+        return Err(XcodecError::Config(format!(
+            "train.batch_size x train.accumulate = {per_step} crops a step for {} ranks: every rank needs one; \
+             raise train.batch_size or start fewer ranks",
+            world.size()
+        ))
+        .into());
+    }
     let last = checkpoint::list_checkpoints(&run_dir).pop();
+    let seen = last.as_ref().map_or(u64::MAX, |(step, _)| *step);
+    let root_seen = world.broadcast_u64(seen);
+    if root_seen != seen {
+        let name = |s: u64| if s == u64::MAX { "no checkpoint".to_string() } else { format!("checkpoint {s}") };
+        return Err(TrainError::Distributed(format!(
+            "rank {} sees {} in {} and rank 0 sees {}: put the run directory on a filesystem every rank shares",
+            world.rank(),
+            name(seen),
+            run_dir.display(),
+            name(root_seen)
+        )));
+    }
     if !resume && last.is_some() {
         return Err(TrainError::run_dir(
             &run_dir,
@@ -105,11 +163,11 @@ pub fn train<P: ExtraParts>(opts: TrainOptions, on_event: &mut dyn FnMut(Event))
     let seed = cfg.train.seed;
     main.seed(seed);
     let fresh_optims = || [adamw(&cfg), adamw(&cfg)];
-    let (codec_cfg, objective, mut codec, mut disc, mut optim_g, mut optim_d, start) = match (&last, resume) {
+    let (codec_cfg, objective, mut codec, mut disc, optim_g, optim_d, start) = match (&last, resume) {
         (Some((_, dir)), true) => {
             let rate = CodecConfig::load(dir.join("config.toml"))?.sample_rate_hz;
             let objective = Objective::new(&cfg, rate, &main)?;
-            let r = checkpoint::load(dir, objective.build_discriminators(&main)?, fresh_optims(), &main)?;
+            let r = checkpoint::load::<_, P>(dir, objective.build_discriminators(&main)?, fresh_optims(), &main)?;
             (r.config, objective, r.generator, r.discriminators, r.optim_generator, r.optim_discriminators, r.step)
         }
         (None, true) => {
@@ -143,7 +201,8 @@ pub fn train<P: ExtraParts>(opts: TrainOptions, on_event: &mut dyn FnMut(Event))
         normalize_gain: cfg.data.normalize_gain,
         seed,
     };
-    let valid_clips = load_valid_clips(&cfg, codec_cfg.sample_rate_hz)?;
+    let root = world.is_root();
+    let valid_clips = if root { load_valid_clips(&cfg, codec_cfg.sample_rate_hz)? } else { Vec::new() };
     let samples = cfg.data.segment_samples;
     let out_len = samples.min(codec.output_frames(samples) * codec.hop_length());
     if objective.adversarial() {
@@ -153,54 +212,60 @@ pub fn train<P: ExtraParts>(opts: TrainOptions, on_event: &mut dyn FnMut(Event))
             ))
         })?;
     }
-    let mut run_cfg = cfg.clone();
-    run_cfg.codec = Some(codec_cfg.clone());
-    xcodec_core::io::write_atomic(&run_dir.join(RUN_CONFIG), run_cfg.to_toml().as_bytes())?;
-    let mut metrics = MetricsLog::open(&run_dir.join(METRICS), resume.then_some(start))?;
-    let per_step = cfg.train.batch_size * cfg.train.accumulate;
-    let mut loader = Loader::start(cropper, start, end, per_step, cfg.data.workers);
-    on_event(Event::Started { start, end, trainable: (trainable_params(&codec), trainable_params(&disc)) });
+    let trainable = (trainable_params(&codec), trainable_params(&disc));
+    let first = Replica { device: main.clone(), codec, disc, optim_g, optim_d };
+    let mut replicas = Replicas::new(first, &devices[1..], device_reduce);
+    let mut metrics = None;
+    if root {
+        let mut run_cfg = cfg.clone();
+        run_cfg.codec = Some(codec_cfg.clone());
+        xcodec_core::io::write_atomic(&run_dir.join(RUN_CONFIG), run_cfg.to_toml().as_bytes())?;
+        metrics = Some(MetricsLog::open(&run_dir.join(METRICS), resume.then_some(start))?);
+        on_event(Event::Started { start, end, trainable });
+    }
+    let share = world.share(per_step);
+    let mut loader = Loader::start_share(cropper, start, end, per_step, share, cfg.data.workers);
 
     let mut last_validation = None;
-    if start == 0 && cfg.train.valid_every > 0 && !valid_clips.is_empty() {
-        last_validation = Some(validate(&codec, &objective, &valid_clips, 0, &mut metrics, on_event)?);
+    let validating = cfg.train.valid_every > 0 && !valid_clips.is_empty();
+    if let Some(log) = metrics.as_mut().filter(|_| start == 0 && validating) {
+        last_validation = Some(validate(&replicas.main().codec, &objective, &valid_clips, 0, log, on_event)?);
     }
     let mut last_checkpoint = last.map(|(_, dir)| dir);
     let mut saved_at = start;
     for step in start..end {
         let t0 = Instant::now();
         let batch = loader.next_batch().expect("loader covers the run")?;
-        let n_q = codebooks_this_step(&cfg, &codec, step);
+        let n_q = codebooks_this_step(&cfg, &replicas.main().codec, step);
         let adversarial = step >= cfg.train.disc_start_step && objective.adversarial();
         let whole = to_tensor(&batch.items, &main);
         if step == 0 {
+            let codec = &replicas.main().codec;
             let teacher = codec.teacher_features(&whole);
-            let x = codec.joint_embedding(whole.clone(), teacher).detach();
-            codec.quantizer.init_codebooks(x, derive_seed(seed, 5, 0));
+            let x = gather_rows(world, codec.joint_embedding(whole.clone(), teacher).detach());
+            replicas.for_each_codec(x, |c, x| {
+                c.quantizer.init_codebooks(x, derive_seed(seed, 5, 0));
+            });
         }
-        let norms = objective.step_norms(whole.narrow(2, 0, out_len))?;
-        let shards = shard(&batch.items, cfg.train.accumulate, &devices);
-        let total_items = batch.items.len() as f64;
-        let mut outputs = Vec::with_capacity(shards.len());
-        for micro in shards {
-            let replicas: Vec<(Codec<P>, Discriminators)> =
-                micro.iter().map(|(dev, _)| (codec.clone().fork(dev), disc.clone().fork(dev))).collect();
-            let results = std::thread::scope(|s| {
-                let handles: Vec<_> = micro
-                    .iter()
-                    .zip(&replicas)
-                    .map(|((dev, items), (g, d))| {
-                        let scale = items.len() as f64 / total_items;
-                        let (objective, norms) = (&objective, &norms);
-                        s.spawn(move || {
-                            shard_step(g, d, objective, norms, to_tensor(items, dev), n_q, scale, adversarial)
-                        })
+        let mut norm_sums = objective.step_norm_sums(whole.narrow(2, 0, out_len))?;
+        world.sum_f64(&mut norm_sums);
+        let norms = objective.step_norms_from_sums(&norm_sums);
+        let shares = shard(&batch.items, cfg.train.accumulate, replicas.list.len());
+        let step_items = per_step as f64;
+        let outputs: Vec<ReplicaOutput> = std::thread::scope(|s| {
+            let handles: Vec<_> = replicas
+                .list
+                .iter()
+                .enumerate()
+                .map(|(r, replica)| {
+                    let (objective, norms, shares) = (&objective, &norms, &shares);
+                    s.spawn(move || {
+                        replica_step(replica, r, shares, objective, norms, n_q, step_items, adversarial)
                     })
-                    .collect();
-                handles.into_iter().map(|h| h.join().expect("training replica panicked")).collect::<Result<Vec<_>>>()
-            })?;
-            outputs.extend(results);
-        }
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("training replica panicked")).collect::<Result<Vec<_>>>()
+        })?;
         let mut losses: Vec<(String, f64)> = Vec::new();
         for out in &outputs {
             for (name, v) in &out.losses {
@@ -210,72 +275,75 @@ pub fn train<P: ExtraParts>(opts: TrainOptions, on_event: &mut dyn FnMut(Event))
                 }
             }
         }
+        let mut values: Vec<f64> = losses.iter().map(|(_, v)| *v).collect();
+        world.sum_f64(&mut values);
+        losses.iter_mut().zip(values).for_each(|((_, v), total)| *v = total);
+        // The step's quantizer inputs in item order: micro-batch by micro-batch, each device's shard in turn.
+        let (grads, inputs): (Vec<ReplicaGrads>, Vec<Vec<Option<Tensor<3>>>>) =
+            outputs.into_iter().map(|o| (o.grads, o.inputs)).unzip();
+        let ordered: Vec<Tensor<3>> = (0..shares.len())
+            .flat_map(|m| inputs.iter().filter_map(move |per_replica| per_replica[m].clone()))
+            .map(|t| t.to_device(&main))
+            .collect();
         let lr = cfg.learning_rate(step);
-        let inputs: Vec<Tensor<3>> = outputs.iter().map(|o| o.quantizer_input.clone().to_device(&main)).collect();
-        let (g_parts, d_parts): (Vec<_>, Vec<_>) = outputs.into_iter().map(|o| (o.generator, o.discriminators)).unzip();
-        let mut g_grads = sum_grads(&codec, g_parts);
-        let g_norm = clip_global_norm(&codec, &mut g_grads, cfg.train.grad_clip);
-        codec = optim_g.step(lr, codec, g_grads);
-        let d_parts: Vec<GradientsParams> = d_parts.into_iter().flatten().collect();
-        let mut d_norm = 0.0;
-        if !d_parts.is_empty() {
-            let mut d_grads = sum_grads(&disc, d_parts);
-            d_norm = clip_global_norm(&disc, &mut d_grads, cfg.train.grad_clip);
-            disc = optim_d.step(lr, disc, d_grads);
-        }
-        codec.quantizer.update_codebooks(Tensor::cat(inputs, 0), n_q, derive_seed(seed, 4, step));
+        let grad_norms = replicas.apply(grads, lr, cfg.train.grad_clip, world)?;
+        let x = gather_rows(world, Tensor::cat(ordered, 0));
+        replicas.for_each_codec(x, |c, x| c.quantizer.update_codebooks(x, n_q, derive_seed(seed, 4, step)));
 
         let done = step + 1;
         losses.extend([
             ("n_q".to_string(), n_q as f64),
             ("lr".to_string(), lr),
-            ("grad_norm_generator".to_string(), g_norm),
-            ("grad_norm_discriminators".to_string(), d_norm),
+            ("grad_norm_generator".to_string(), grad_norms.generator),
+            ("grad_norm_discriminators".to_string(), grad_norms.discriminators),
             ("seconds".to_string(), t0.elapsed().as_secs_f64()),
         ]);
         if losses.iter().any(|(_, v)| !v.is_finite()) {
             let losses = losses.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(", ");
             return Err(TrainError::NonFinite { step: done, losses });
         }
+        let Some(log) = metrics.as_mut() else { continue };
         let record = Record { step: done, kind: "train".into(), values: losses };
-        metrics.append(&record)?;
+        log.append(&record)?;
         on_event(Event::Step(record));
 
-        let validate_now = cfg.train.valid_every > 0 && done % cfg.train.valid_every == 0 && !valid_clips.is_empty();
-        if validate_now {
-            last_validation = Some(validate(&codec, &objective, &valid_clips, done, &mut metrics, on_event)?);
+        if validating && done % cfg.train.valid_every == 0 {
+            last_validation = Some(validate(&replicas.main().codec, &objective, &valid_clips, done, log, on_event)?);
         }
         if done % cfg.train.checkpoint_every == 0 || done == end {
-            let dir = checkpoint::save(
-                &run_dir,
-                done,
-                &codec_cfg,
-                &codec,
-                &disc,
-                &optim_g,
-                &optim_d,
-                cfg.train.keep_checkpoints,
-            )?;
-            crate::curves::plot(&read_records(metrics.path()), &run_dir.join(CURVES))?;
+            let dir = save(&run_dir, done, &codec_cfg, replicas.main(), cfg.train.keep_checkpoints)?;
+            crate::curves::plot(&read_records(log.path()), &run_dir.join(CURVES))?;
             on_event(Event::Checkpoint { step: done, dir: dir.clone() });
             last_checkpoint = Some(dir);
             saved_at = done;
         }
     }
+    let steps = start.max(end);
     let checkpoint = match last_checkpoint {
-        Some(dir) if saved_at == end.max(start) => dir,
-        _ => checkpoint::save(
-            &run_dir,
-            start.max(end),
-            &codec_cfg,
-            &codec,
-            &disc,
-            &optim_g,
-            &optim_d,
-            cfg.train.keep_checkpoints,
-        )?,
+        Some(dir) if saved_at == steps || !root => dir,
+        _ if !root => checkpoint::checkpoint_dir(&run_dir, steps),
+        _ => save(&run_dir, steps, &codec_cfg, replicas.main(), cfg.train.keep_checkpoints)?,
     };
-    Ok(Summary { steps: end.max(start), checkpoint, last_validation })
+    Ok(Summary { steps, checkpoint, last_validation, replica_copies: replicas.copies() })
+}
+
+/// Writes the checkpoint of `replica` after `step` steps.
+fn save<P: ExtraParts>(run: &Path, step: u64, cfg: &CodecConfig, replica: &Replica<P>, keep: usize) -> Result<PathBuf> {
+    let Replica { codec, disc, optim_g, optim_d, .. } = replica;
+    checkpoint::save(run, step, cfg, codec, disc, optim_g, optim_d, keep)
+}
+
+/// Every rank's rows of `x [rows, dim, frames]` in rank order (`x` itself in a one-process job).
+fn gather_rows(world: &dyn World, x: Tensor<3>) -> Tensor<3> {
+    if world.size() == 1 {
+        return x;
+    }
+    let [_, dim, frames] = x.dims();
+    let device = x.device();
+    let local = x.into_data().try_into_vec::<f32>().expect("f32 inputs");
+    let all = world.gather_f32(&local);
+    let rows = all.len() / (dim * frames).max(1);
+    Tensor::from_data(TensorData::new(all, [rows, dim, frames]), &device)
 }
 
 /// The generator a fresh run starts from: a model directory (fine-tuning) or the config's `[codec]`.
@@ -327,30 +395,66 @@ fn to_tensor(items: &[Vec<f32>], device: &Device) -> Tensor<3> {
     Tensor::from_data(TensorData::new(flat, [items.len(), 1, samples]), device)
 }
 
-/// A device and the items it computes.
-type Shard<'a> = (Device, &'a [Vec<f32>]);
-
-/// Splits a step's items into `accumulate` micro-batches, each split across the devices (contiguous runs,
-/// as even as possible; a device whose share is empty gets none).
-fn shard<'a>(items: &'a [Vec<f32>], accumulate: usize, devices: &[Device]) -> Vec<Vec<Shard<'a>>> {
-    let split = |slice: &'a [Vec<f32>], parts: usize| -> Vec<&'a [Vec<f32>]> {
-        let (base, extra) = (slice.len() / parts, slice.len() % parts);
-        let mut at = 0;
-        (0..parts)
-            .map(|i| {
-                let n = base + usize::from(i < extra);
-                at += n;
-                &slice[at - n..at]
-            })
-            .filter(|s| !s.is_empty())
-            .collect()
-    };
-    split(items, accumulate)
-        .into_iter()
-        .map(|micro| {
-            split(micro, devices.len()).into_iter().zip(devices.iter().cloned()).map(|(s, d)| (d, s)).collect()
-        })
+/// Splits a step's items into `accumulate` micro-batches, each split across `replicas` (contiguous runs,
+/// as even as possible; a replica whose share is empty gets an empty slice). `[micro][replica]`.
+fn shard(items: &[Vec<f32>], accumulate: usize, replicas: usize) -> Vec<Vec<&[Vec<f32>]>> {
+    let micro = |m: usize| &items[crate::dist::share(items.len(), accumulate, m)];
+    (0..accumulate.max(1))
+        .map(micro)
+        .filter(|m| !m.is_empty())
+        .map(|m| (0..replicas).map(|r| &m[crate::dist::share(m.len(), replicas, r)]).collect())
         .collect()
+}
+
+/// `acc + grads` (just `grads` for the first shard).
+fn add_grads<M: Module>(module: &M, acc: Option<GradientsParams>, grads: GradientsParams) -> GradientsParams {
+    match acc {
+        Some(acc) => sum_grads(module, vec![acc, grads]),
+        None => grads,
+    }
+}
+
+/// One replica's part of a step: each micro-batch's share in turn, gradients summed on its device.
+#[allow(clippy::too_many_arguments)]
+fn replica_step<P: ExtraParts>(
+    replica: &Replica<P>,
+    index: usize,
+    shares: &[Vec<&[Vec<f32>]>],
+    objective: &Objective,
+    norms: &StepNorms,
+    n_q: usize,
+    step_items: f64,
+    adversarial: bool,
+) -> Result<ReplicaOutput> {
+    let (mut generator, mut discriminators): (Option<GradientsParams>, Option<GradientsParams>) = (None, None);
+    let mut losses: Vec<(String, f64)> = Vec::new();
+    let mut inputs = Vec::with_capacity(shares.len());
+    for micro in shares {
+        let items = micro[index];
+        if items.is_empty() {
+            inputs.push(None);
+            continue;
+        }
+        let scale = items.len() as f64 / step_items;
+        let audio = to_tensor(items, &replica.device);
+        let out = shard_step(&replica.codec, &replica.disc, objective, norms, audio, n_q, scale, adversarial)?;
+        generator = Some(add_grads(&replica.codec, generator, out.generator));
+        if let Some(d) = out.discriminators {
+            discriminators = Some(add_grads(&replica.disc, discriminators, d));
+        }
+        for (name, v) in out.losses {
+            match losses.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, total)) => *total += v,
+                None => losses.push((name, v)),
+            }
+        }
+        inputs.push(Some(out.quantizer_input));
+    }
+    let grads = ReplicaGrads {
+        generator: generator.unwrap_or_else(GradientsParams::new),
+        discriminators,
+    };
+    Ok(ReplicaOutput { grads, losses, inputs })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -464,12 +568,11 @@ mod tests {
     #[test]
     fn shards_cover_the_batch_in_order() {
         let items: Vec<Vec<f32>> = (0..7).map(|i| vec![i as f32]).collect();
-        let devices = vec![Device::default(), Device::default()];
-        let shards = shard(&items, 2, &devices);
-        let sizes: Vec<Vec<usize>> = shards.iter().map(|m| m.iter().map(|(_, s)| s.len()).collect()).collect();
+        let shards = shard(&items, 2, 2);
+        let sizes: Vec<Vec<usize>> = shards.iter().map(|m| m.iter().map(|s| s.len()).collect()).collect();
         assert_eq!(sizes, vec![vec![2, 2], vec![2, 1]]);
-        let flat: Vec<f32> = shards.iter().flatten().flat_map(|(_, s)| s.iter().map(|v| v[0])).collect();
+        let flat: Vec<f32> = shards.iter().flatten().flat_map(|s| s.iter().map(|v| v[0])).collect();
         assert_eq!(flat, (0..7).map(|i| i as f32).collect::<Vec<_>>());
-        assert_eq!(shard(&items[..1], 1, &devices).concat().len(), 1);
+        assert_eq!(shard(&items[..1], 1, 2), vec![vec![&items[..1], &items[1..1]]]);
     }
 }

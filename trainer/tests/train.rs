@@ -69,7 +69,7 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 
 fn run(cfg: TrainConfig, run_dir: &Path, devices: Vec<Device>) -> Vec<Record> {
     let _serial = serial();
-    let opts = TrainOptions { config: cfg, model: None, run_dir: run_dir.to_path_buf(), resume: false, devices };
+    let opts = TrainOptions::new(cfg, run_dir.to_path_buf(), devices);
     let mut steps = Vec::new();
     train::<xcodec_builtin::NoExtra>(opts, &mut |e| {
         if let Event::Step(r) = e {
