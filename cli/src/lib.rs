@@ -9,8 +9,8 @@ mod heap;
 mod info;
 mod jobs;
 mod list;
-mod ranks;
 mod live;
+mod ranks;
 mod tokenize;
 mod train;
 

@@ -131,7 +131,11 @@ impl<P: ExtraParts> Replicas<P> {
         };
         let reference = sums[0].clone();
         let norm = |at: usize, n: usize| {
-            if n == 0 { 0.0 } else { reference.clone().narrow(0, at, n).powi_scalar(2).sum().into_scalar::<f64>().sqrt() }
+            if n == 0 {
+                0.0
+            } else {
+                reference.clone().narrow(0, at, n).powi_scalar(2).sum().into_scalar::<f64>().sqrt()
+            }
         };
         let norms = Norms { generator: norm(0, g_len), discriminators: norm(g_len, d_len) };
         let (g_coef, d_coef) = (clip_coef(norms.generator, max_norm), clip_coef(norms.discriminators, max_norm));

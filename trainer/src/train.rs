@@ -259,9 +259,7 @@ pub fn train<P: ExtraParts>(opts: TrainOptions, on_event: &mut dyn FnMut(Event))
                 .enumerate()
                 .map(|(r, replica)| {
                     let (objective, norms, shares) = (&objective, &norms, &shares);
-                    s.spawn(move || {
-                        replica_step(replica, r, shares, objective, norms, n_q, step_items, adversarial)
-                    })
+                    s.spawn(move || replica_step(replica, r, shares, objective, norms, n_q, step_items, adversarial))
                 })
                 .collect();
             handles.into_iter().map(|h| h.join().expect("training replica panicked")).collect::<Result<Vec<_>>>()
@@ -450,10 +448,7 @@ fn replica_step<P: ExtraParts>(
         }
         inputs.push(Some(out.quantizer_input));
     }
-    let grads = ReplicaGrads {
-        generator: generator.unwrap_or_else(GradientsParams::new),
-        discriminators,
-    };
+    let grads = ReplicaGrads { generator: generator.unwrap_or_else(GradientsParams::new), discriminators };
     Ok(ReplicaOutput { grads, losses, inputs })
 }
 

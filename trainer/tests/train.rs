@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use xcodec_core::CodecConfig;
 use xcodec_trainer::TrainConfig;
 use xcodec_trainer::metrics::{Record, read_records};
-use xcodec_trainer::train::{Event, METRICS, TrainOptions, train};
+use xcodec_trainer::train::{Event, METRICS, Summary, TrainOptions, train};
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data").join(name)
@@ -68,16 +68,20 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn run(cfg: TrainConfig, run_dir: &Path, devices: Vec<Device>) -> Vec<Record> {
+    run_with_summary(cfg, run_dir, devices).0
+}
+
+fn run_with_summary(cfg: TrainConfig, run_dir: &Path, devices: Vec<Device>) -> (Vec<Record>, Summary) {
     let _serial = serial();
     let opts = TrainOptions::new(cfg, run_dir.to_path_buf(), devices);
     let mut steps = Vec::new();
-    train::<xcodec_builtin::NoExtra>(opts, &mut |e| {
+    let summary = train::<xcodec_builtin::NoExtra>(opts, &mut |e| {
         if let Event::Step(r) = e {
             steps.push(r)
         }
     })
     .unwrap();
-    steps
+    (steps, summary)
 }
 
 #[test]
@@ -127,8 +131,10 @@ fn two_cpu_replicas_and_accumulation_give_the_loss_of_one_batch() {
         run(cfg, &dir.path().join(name), devices)
     };
     let one = losses(vec![Device::flex()], &["train.batch_size=4"], "one");
-    let two = losses(vec![Device::flex(), Device::flex()], &["train.batch_size=4"], "two");
+    let cfg = tiny_config(dir.path(), &["train.max_steps=2", "train.batch_size=4"]);
+    let (two, summary) = run_with_summary(cfg, &dir.path().join("two"), vec![Device::flex(), Device::flex()]);
     assert_same_losses(&one, &two, "one device vs two");
+    assert_eq!(summary.replica_copies, 1, "the second replica is made once, not once a step");
     let accumulated = losses(vec![Device::flex()], &["train.batch_size=2", "train.accumulate=2"], "accumulated");
     assert_same_losses(&one, &accumulated, "batch 4 vs 2 x 2 accumulated");
 }
