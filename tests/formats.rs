@@ -24,7 +24,7 @@ fn original_pth_with_its_yaml_matches_the_reference() {
     assert!(loaded.source.starts_with("original X-Codec checkpoint"));
     let dac = &loaded.config.acoustic.params;
     assert_eq!((dac["encoder_width"].as_integer(), dac["decoder_width"].as_integer()), (Some(4), Some(32)));
-    assert_xcodec_parity(&loaded.codec, E2E, "original .pth", true);
+    assert_xcodec_parity(&loaded.codec, E2E, "original .pth", true, &Device::flex());
 }
 
 #[test]
@@ -35,7 +35,7 @@ fn converted_models_match_the_reference_and_decoder_only_is_small() {
     save_model_dir(&full, &loaded.config, &loaded.codec).unwrap();
     let converted = load(&full, Parts::All);
     assert!(converted.source.starts_with("xcodec model"));
-    assert_xcodec_parity(&converted.codec, E2E, "converted", true);
+    assert_xcodec_parity(&converted.codec, E2E, "converted", true, &Device::flex());
 
     let mut config = loaded.config.clone();
     config.decoder_only = true;
@@ -46,7 +46,7 @@ fn converted_models_match_the_reference_and_decoder_only_is_small() {
     let decoder = load(&small, Parts::All);
     assert!(decoder.codec.decoder_only && decoder.config.decoder_only);
     assert!(matches!(decoder.codec.semantic_teacher, AnySemanticTeacher::Absent(_)), "no teacher is built");
-    assert_xcodec_parity(&decoder.codec, E2E, "decoder-only", false);
+    assert_xcodec_parity(&decoder.codec, E2E, "decoder-only", false, &Device::flex());
     let audio = Tensor::<3>::random([1, 1, 3200], Distribution::Normal(0.0, 0.1), &Device::flex());
     let err = decoder.codec.encode(audio, 2.0).unwrap_err().to_string();
     assert!(err.contains("decoding only"), "{err}");
@@ -56,7 +56,7 @@ fn converted_models_match_the_reference_and_decoder_only_is_small() {
 fn decode_only_loading_skips_the_teacher_of_a_full_checkpoint() {
     let loaded = load(&fixture(PTH), Parts::DecoderOnly);
     assert!(matches!(loaded.codec.semantic_teacher, AnySemanticTeacher::Absent(_)));
-    assert_xcodec_parity(&loaded.codec, E2E, "original .pth, decode only", false);
+    assert_xcodec_parity(&loaded.codec, E2E, "original .pth, decode only", false, &Device::flex());
 }
 
 #[test]
@@ -79,7 +79,7 @@ fn a_hub_id_resolves_from_the_cache_without_network() {
     }
     let loaded = load_model("hf-audio/xcodec-tiny", None, Parts::All, &Device::flex()).unwrap();
     assert_eq!(loaded.source, "Hugging Face model hf-audio/xcodec-tiny");
-    assert_xcodec_parity(&loaded.codec, E2E, "hub id", false);
+    assert_xcodec_parity(&loaded.codec, E2E, "hub id", false, &Device::flex());
     let pinned = format!("hf-audio/xcodec-tiny@{hash}");
     assert!(load_model(&pinned, None, Parts::DecoderOnly, &Device::flex()).is_ok());
     let err = load_model("hf-audio/not-cached", None, Parts::All, &Device::flex()).err().unwrap().to_string();

@@ -62,13 +62,25 @@ fn both_layouts_load_as_acoustic_codecs_of_the_models_shape() {
 
 #[test]
 fn codes_and_audio_match_dac_model_for_both_layouts() {
-    let device = Device::flex();
+    codes_and_audio_match_dac_model(&Device::flex());
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn codes_and_audio_match_dac_model_on_wgpu() {
+    codes_and_audio_match_dac_model(&common::gpu());
+}
+
+/// Codes equal (all of them on the CPU; >= 99.9 % elsewhere, where summation order may flip a near tie: 100 %
+/// measured on llvmpipe) and audio within 1e-4 on `device`.
+fn codes_and_audio_match_dac_model(device: &Device) {
+    let cpu = *device == Device::flex();
     let fx = Fixtures::open("dac_codec_parity.safetensors");
     for (kind, spec) in models() {
-        let loaded = load_model(&spec, None, Parts::All, &device).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let loaded = load_model(&spec, None, Parts::All, device).unwrap_or_else(|e| panic!("{kind}: {e}"));
         let codec = &loaded.codec;
         for case in CASES {
-            let audio: Tensor<3> = fx.float(&format!("{case}.audio"), &device);
+            let audio: Tensor<3> = fx.float(&format!("{case}.audio"), device);
             assert_eq!(codec.output_frames(audio.dims()[2]), codec.acoustic_encoder.output_frames(audio.dims()[2]));
             for n_q in 1..=N_CODEBOOKS {
                 let bw = codec.target_bandwidths_kbps[n_q - 1];
@@ -79,12 +91,16 @@ fn codes_and_audio_match_dac_model_for_both_layouts() {
                 let got = codes_vec(codes);
                 let same = got.iter().zip(&want).filter(|(a, b)| a == b).count();
                 eprintln!("{kind} {case} {n_q} codebooks: {same}/{} codes equal", want.len());
-                assert_eq!(got, want, "{kind} {case}: codes differ with {n_q} codebooks");
+                if cpu {
+                    assert_eq!(got, want, "{kind} {case}: codes differ with {n_q} codebooks");
+                }
+                let agree = same as f64 / want.len() as f64;
+                assert!(agree >= 0.999, "{kind} {case} {n_q} codebooks: codes agree on {:.2} %", agree * 100.0);
 
                 // Decoding from the reference codes, so the decoder's error is its own.
-                let reference = Tensor::<3, Int>::from_data(TensorData::new(want, [1, n_q, frames]), &device);
+                let reference = Tensor::<3, Int>::from_data(TensorData::new(want, [1, n_q, frames]), device);
                 let decoded = codec.decode(reference).unwrap();
-                let want_audio: Tensor<2> = fx.float(&format!("{case}.decoded.{n_q}"), &device);
+                let want_audio: Tensor<2> = fx.float(&format!("{case}.decoded.{n_q}"), device);
                 let samples = want_audio.dims()[1];
                 assert_eq!(
                     (decoded.dims()[2], samples),

@@ -116,11 +116,23 @@ fn rvq_with_encodec_codebooks_gives_encodec_codes() {
 
 #[test]
 fn hugging_face_encodec_directories_encode_and_decode_like_transformers() {
-    let device = Device::flex();
+    encodec_directories_encode_and_decode_like_transformers(&Device::flex());
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn hugging_face_encodec_directories_encode_and_decode_like_transformers_on_wgpu() {
+    encodec_directories_encode_and_decode_like_transformers(&common::gpu());
+}
+
+/// Each fixture directory loaded as a codec on `device`: codes equal (>= 99.9 % off the CPU, where summation
+/// order may flip a near tie: 100 % measured on llvmpipe), audio within 1e-4.
+fn encodec_directories_encode_and_decode_like_transformers(device: &Device) {
+    let cpu = *device == Device::flex();
     let fx = Fixtures::open("encodec/parity.safetensors");
     for (name, _, (_, n), per_bandwidth) in models() {
         let dir = fixture(&format!("encodec/{name}"));
-        let loaded = load_model(dir.to_str().unwrap(), None, Parts::All, &device).unwrap();
+        let loaded = load_model(dir.to_str().unwrap(), None, Parts::All, device).unwrap();
         let codec = &loaded.codec;
         assert!(loaded.source.contains("EnCodec"), "{}", loaded.source);
         assert_eq!((loaded.config.acoustic.name.as_str(), loaded.config.semantic.name.as_str()), ("encodec", "none"));
@@ -128,21 +140,22 @@ fn hugging_face_encodec_directories_encode_and_decode_like_transformers() {
         let bandwidths = codec.target_bandwidths_kbps.clone();
         assert_eq!(bandwidths.len(), per_bandwidth.len());
         for case in CASES {
-            let audio: Tensor<3> = fx.float(&format!("{case}.audio"), &device);
+            let audio: Tensor<3> = fx.float(&format!("{case}.audio"), device);
             if audio.dims()[2] < codec.hop_length() {
                 continue; // shorter than a frame: the codec refuses it (EnCodec would not)
             }
             for (i, (&bw, &n_q)) in bandwidths.iter().zip(&per_bandwidth).enumerate() {
                 assert_eq!(codec.checked_codebooks(bw).unwrap(), n_q);
                 let codes = codec.encode(audio.clone(), bw).unwrap();
-                assert_eq!(
-                    codes_vec(codes.clone()),
-                    fx.int(&format!("{name}.{case}.codes.{i}")),
-                    "{name} {case} at {bw} kbps"
-                );
+                let (got, want) = (codes_vec(codes.clone()), fx.int(&format!("{name}.{case}.codes.{i}")));
+                if cpu {
+                    assert_eq!(got, want, "{name} {case} at {bw} kbps");
+                }
+                let agree = got.iter().zip(&want).filter(|(a, b)| a == b).count() as f64 / want.len() as f64;
+                assert!(agree >= 0.999, "{name} {case} at {bw} kbps: codes agree on {:.2} %", agree * 100.0);
                 if i + 1 == bandwidths.len() {
                     let decoded = codec.decode(codes).unwrap();
-                    let err = max_abs_diff(decoded, fx.float(&format!("{name}.{case}.audio_values"), &device));
+                    let err = max_abs_diff(decoded, fx.float(&format!("{name}.{case}.audio_values"), device));
                     eprintln!("{name} {case}: codec decode max abs error {err:.2e}");
                     assert!(err <= 1e-4, "{name} {case}: decode max abs error {err}");
                 }
@@ -150,9 +163,9 @@ fn hugging_face_encodec_directories_encode_and_decode_like_transformers() {
         }
     }
     // EnCodec 24 kHz's frame rate and bandwidth steps: 75 Hz, 5 bits a code here -> 0.375 kbps a codebook.
-    let loaded = load_model(fixture("encodec/causal_wn").to_str().unwrap(), None, Parts::DecoderOnly, &device).unwrap();
+    let loaded = load_model(fixture("encodec/causal_wn").to_str().unwrap(), None, Parts::DecoderOnly, device).unwrap();
     assert_eq!(loaded.codec.frame_rate_hz(), 75.0);
-    assert!(loaded.codec.encode(Tensor::zeros([1, 1, 960], &device), 0.375).is_err());
+    assert!(loaded.codec.encode(Tensor::zeros([1, 1, 960], device), 0.375).is_err());
 }
 
 #[test]

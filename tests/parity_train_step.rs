@@ -24,7 +24,21 @@ fn id_of(ids: &BTreeMap<String, u64>, path: &str) -> burn::module::ParamId {
 
 #[test]
 fn one_generator_step_matches_pytorch() {
-    let device = Device::flex().autodiff();
+    generator_step_matches_pytorch(Device::flex());
+}
+
+/// The same step on wgpu: autodiff over the GPU fallbacks of every custom kernel.
+#[cfg(feature = "wgpu")]
+#[test]
+fn one_generator_step_on_wgpu_matches_pytorch() {
+    generator_step_matches_pytorch(common::gpu());
+}
+
+/// The step on `device` (with autodiff): decoded audio, losses (relative) and gradients (relative to their
+/// scale) within 1e-4 of PyTorch's (on llvmpipe measured: losses 7.2e-7, gradients 1.7e-5 of their scale).
+fn generator_step_matches_pytorch(device: Device) {
+    let device = device.autodiff();
+    let tol = 1e-4;
     let fx = Fixture::open("train_step/train_step.safetensors");
     let mut codec =
         load_model(&fixture("tiny_xcodec_hubert_wn").to_string_lossy(), None, Parts::All, &device).unwrap().codec;
@@ -42,7 +56,7 @@ fn one_generator_step_matches_pytorch() {
     let audio: Tensor<3> = fx.float("audio", &device);
     let out = codec.forward_train(audio.clone(), 8);
     let decoded = max_abs_diff(out.audio.clone().inner(), fx.float::<3>("decoded", &device).inner());
-    assert!(decoded < 1e-4, "decoded audio differs by {decoded}");
+    assert!(decoded < tol, "decoded audio differs by {decoded}");
     let norms = objective.step_norms(audio.clone()).unwrap();
     let (loss, terms) = objective.generator_loss(&out, audio, &norms, Some(&disc)).unwrap();
     let mut worst = (String::new(), 0.0);
@@ -54,7 +68,7 @@ fn one_generator_step_matches_pytorch() {
             worst = (name.clone(), err);
         }
     }
-    assert!(worst.1 < 1e-4, "loss {} differs from PyTorch's by {:.2e} (relative)", worst.0, worst.1);
+    assert!(worst.1 < tol as f64, "loss {} differs from PyTorch's by {:.2e} (relative)", worst.0, worst.1);
     assert_eq!(terms.len(), 7, "every X-Codec term (and the total) is checked: {terms:?}");
 
     let grads = GradientsParams::from_grads(loss.backward(), &codec);
@@ -104,7 +118,7 @@ fn one_generator_step_matches_pytorch() {
         };
         assert!(scale > 0.0, "{torch_name}: the reference gradient is zero, so the check would be empty");
         assert!(
-            err <= 1e-4 * scale.max(1.0),
+            err <= tol * scale.max(1.0),
             "gradient of {torch_name}: max abs error {err:.2e} (largest value {scale:.3e})"
         );
         eprintln!("{torch_name}: max abs error {err:.2e}, largest {scale:.2e}");

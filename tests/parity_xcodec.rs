@@ -13,30 +13,43 @@ use common::fixture;
 use common::parity::assert_xcodec_parity;
 use xcodec_builtin::{Parts, load_model};
 
-fn check(model: &str, fixtures: &str) {
-    let loaded = load_model(fixture(model).to_str().unwrap(), None, Parts::All, &Device::flex()).unwrap();
+fn check(model: &str, fixtures: &str, device: &Device) {
+    let loaded = load_model(fixture(model).to_str().unwrap(), None, Parts::All, device).unwrap();
     assert!(loaded.source.starts_with("Hugging Face model"), "{}", loaded.source);
-    assert_xcodec_parity(&loaded.codec, fixtures, model, true);
+    assert_xcodec_parity(&loaded.codec, fixtures, model, true, device);
 }
 
 #[test]
 fn xcodec_with_hubert_matches_transformers() {
-    check("tiny_xcodec_hubert", "xcodec_hubert_e2e.safetensors");
+    check("tiny_xcodec_hubert", "xcodec_hubert_e2e.safetensors", &Device::flex());
 }
 
 #[test]
 fn xcodec_with_wavlm_matches_transformers() {
-    check("tiny_xcodec_wavlm", "xcodec_wavlm_e2e.safetensors");
+    check("tiny_xcodec_wavlm", "xcodec_wavlm_e2e.safetensors", &Device::flex());
+}
+
+/// The same on wgpu: every custom CPU kernel hands the GPU's tensors to composed burn ops there.
+#[cfg(feature = "wgpu")]
+#[test]
+fn xcodec_with_hubert_matches_transformers_on_wgpu() {
+    check("tiny_xcodec_hubert", "xcodec_hubert_e2e.safetensors", &common::gpu());
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn xcodec_with_wavlm_matches_transformers_on_wgpu() {
+    check("tiny_xcodec_wavlm", "xcodec_wavlm_e2e.safetensors", &common::gpu());
 }
 
 #[test]
 fn weight_normed_xcodec_with_hubert_matches_transformers() {
-    check("tiny_xcodec_hubert_wn", "xcodec_hubert_e2e.safetensors");
+    check("tiny_xcodec_hubert_wn", "xcodec_hubert_e2e.safetensors", &Device::flex());
 }
 
 #[test]
 fn weight_normed_xcodec_with_wavlm_matches_transformers() {
-    check("tiny_xcodec_wavlm_wn", "xcodec_wavlm_e2e.safetensors");
+    check("tiny_xcodec_wavlm_wn", "xcodec_wavlm_e2e.safetensors", &Device::flex());
 }
 
 fn codes(model: &str, audio: &Tensor<3>, bandwidth_kbps: f64) -> Vec<i64> {

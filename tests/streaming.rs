@@ -56,8 +56,11 @@ fn ints(t: Tensor<3, Int>) -> Vec<i64> {
     t.into_data().convert::<i64>().try_into_vec::<i64>().unwrap()
 }
 
-/// Streams `samples` samples `chunk` frames at a time and compares codes and decoded audio with offline.
+/// Streams `samples` samples `chunk` frames at a time and compares codes and decoded audio with offline: bit
+/// for bit on the CPU (its length-invariant kernels); on a GPU, where composed burn ops need not sum a chunk as
+/// they sum the clip, codes agree on >= 99.9 % and audio within 1e-4 (llvmpipe measured: equal, bit for bit).
 fn assert_streams_like_offline(name: &str, codec: &Codec, samples: usize, chunk: usize, device: &Device) {
+    let exact = *device == Device::flex();
     let hop = codec.hop_length();
     let audio = Tensor::<3>::random([1, 1, samples], Distribution::Normal(0.0, 0.2), device);
     let offline = codec.encode(audio.clone(), BANDWIDTH).unwrap();
@@ -71,7 +74,12 @@ fn assert_streams_like_offline(name: &str, codec: &Codec, samples: usize, chunk:
     let what = format!("{name}, {samples} samples in chunks of {chunk} frames");
     assert_eq!(streamed.dims(), offline.dims(), "{what}");
     assert_eq!(stream.frames_encoded, offline.dims()[2] as u64, "{what}");
-    assert_eq!(ints(streamed), ints(offline.clone()), "{what}: streamed codes differ from offline");
+    let (got, want) = (ints(streamed), ints(offline.clone()));
+    if exact {
+        assert_eq!(got, want, "{what}: streamed codes differ from offline");
+    }
+    let agree = got.iter().zip(&want).filter(|(a, b)| a == b).count() as f64 / want.len() as f64;
+    assert!(agree >= 0.999, "{what}: streamed codes agree with offline on {:.2} %", agree * 100.0);
 
     let frames = offline.dims()[2];
     let audio_offline = codec.decode(offline.clone()).unwrap();
@@ -82,7 +90,13 @@ fn assert_streams_like_offline(name: &str, codec: &Codec, samples: usize, chunk:
     }
     let streamed = Tensor::cat(parts, 2);
     assert_eq!(streamed.dims(), audio_offline.dims(), "{what}");
-    assert_eq!(samples_of(streamed), samples_of(audio_offline), "{what}: streamed audio differs from offline");
+    if exact {
+        assert_eq!(samples_of(streamed), samples_of(audio_offline), "{what}: streamed audio differs from offline");
+    } else {
+        let err = common::max_abs_diff(streamed, audio_offline);
+        eprintln!("{what}: streamed audio within {err:.2e} of offline");
+        assert!(err <= 1e-4, "{what}: streamed audio differs from offline by {err}");
+    }
 }
 
 #[test]
@@ -97,6 +111,17 @@ fn causal_codecs_stream_exactly_like_offline() {
                 assert_streams_like_offline(name, &codec, samples, chunk, &device);
             }
         }
+    }
+}
+
+/// A streamed encode and decode on wgpu (one chunk size; the software Vulkan is slow).
+#[cfg(feature = "wgpu")]
+#[test]
+fn causal_codecs_stream_like_offline_on_wgpu() {
+    let device = common::gpu();
+    device.seed(11);
+    for (name, codec) in causal_codecs(&device) {
+        assert_streams_like_offline(name, &codec, 9 * 320 + 123, 3, &device);
     }
 }
 

@@ -26,7 +26,7 @@ pub struct EvalArgs {
     /// The report's path without extension: writes REPORT.json, REPORT.csv and REPORT.md.
     #[arg(short = 'o', long = "output", default_value = "eval")]
     output: PathBuf,
-    /// Device: cpu (default), wgpu[:N] or cuda[:N] where compiled in.
+    /// Device: cpu (default); wgpu (the best GPU), wgpu:N, wgpu:cpu (a software Vulkan) or cuda[:N] where compiled in.
     #[arg(long, default_value = "cpu")]
     device: String,
     /// Audio files, directories (searched recursively) or @lists.
@@ -64,7 +64,7 @@ fn progress_bar(total: u64) -> ProgressBar {
 /// Runs `xcodec eval`.
 pub fn run<P: ExtraParts>(args: &EvalArgs) -> anyhow::Result<()> {
     let bandwidths = parse_bandwidths(&args.bandwidth)?;
-    let device = crate::device::parse(&args.device)?;
+    let device = xcodec_core::device::parse(&args.device)?;
     let jobs = pipeline::plan(&args.inputs, pipeline::AUDIO_EXTENSIONS, &std::env::temp_dir(), "wav")?;
     if jobs.is_empty() {
         bail!("no audio files in {}; pass audio files, directories holding some, or @lists", args.inputs.join(" "));

@@ -230,7 +230,7 @@ impl Progress {
         let seconds = self.started.elapsed().as_secs_f64();
         let rtf = self.audio_seconds / seconds.max(1e-9);
         println!(
-            "{} {done} files ({:.1} s of audio in {seconds:.1} s, {rtf:.1}x real time){}{}",
+            "{} {done} files ({:.1} s of audio in {seconds:.1} s, {rtf:.1}x real time = {rtf:.1} h of audio per hour){}{}",
             self.verb,
             self.audio_seconds,
             if skipped > 0 { format!(", {skipped} skipped") } else { String::new() },

@@ -3,7 +3,6 @@
 //! `xcodec` binary is [`run`] with the built-in parts; a crate with parts of its own makes its own binary
 //! with `xcodec_cli::run::<MyParts>()` (see `examples/custom-codec`).
 
-mod device;
 mod eval;
 mod heap;
 mod info;
@@ -75,7 +74,7 @@ pub struct ModelArgs {
     /// The yaml of an original .pth checkpoint (default: config.yaml beside it).
     #[arg(long = "config")]
     pub yaml: Option<PathBuf>,
-    /// Device: cpu (default), wgpu[:N] or cuda[:N] where compiled in.
+    /// Device: cpu (default); wgpu (the best GPU), wgpu:N, wgpu:cpu (a software Vulkan) or cuda[:N] where compiled in.
     #[arg(long, default_value = "cpu")]
     pub device: String,
 }
@@ -111,7 +110,7 @@ struct BuildArgs {
 }
 
 fn build<P: ExtraParts>(args: &BuildArgs) -> anyhow::Result<()> {
-    let device = device::parse("cpu")?;
+    let device = xcodec_core::device::parse("cpu")?;
     let source = match &args.init_acoustic {
         Some(model) => Some(Models::<P>::load(model, None, Parts::All, &device)?),
         None => None,
@@ -205,7 +204,7 @@ fn load<P: ExtraParts>(
     source: &ModelArgs,
     parts: Parts,
 ) -> anyhow::Result<xcodec_builtin::LoadedModel<P>> {
-    let device = device::parse(&source.device)?;
+    let device = xcodec_core::device::parse(&source.device)?;
     Ok(Models::<P>::load(model, source.yaml.as_deref(), parts, &device)?)
 }
 

@@ -1,6 +1,5 @@
 //! `xcodec train`: argument handling and progress for the trainer library.
 
-use crate::device;
 use crate::ranks::Ranks;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -30,7 +29,7 @@ pub struct TrainArgs {
     /// Stop after this many steps (same as --set train.max_steps=N).
     #[arg(long)]
     max_steps: Option<u64>,
-    /// Devices, comma separated, one replica each: cpu (default), cpu,cpu (two CPU replicas), cuda:0,cuda:1, wgpu.
+    /// Devices, comma separated, one replica each: cpu (default), cpu,cpu (two CPU replicas), cuda:0,cuda:1, wgpu, wgpu:cpu.
     /// Under mpirun/srun the index `L` is the rank's local rank on its node (`--devices cuda:L`: a GPU a rank).
     #[arg(long, default_value = "cpu")]
     devices: String,
@@ -75,7 +74,7 @@ pub fn run<P: ExtraParts>(args: &TrainArgs) -> anyhow::Result<()> {
     }
     let ranks = Ranks::start()?;
     let specs: Vec<String> = args.devices.split(',').map(|d| ranks.local_device(d.trim())).collect();
-    let devices = specs.iter().map(|d| device::parse(d)).collect::<anyhow::Result<Vec<_>>>()?;
+    let devices = specs.iter().map(|d| xcodec_core::device::parse(d)).collect::<xcodec_core::Result<Vec<_>>>()?;
     // burn 0.22.1 has collectives between CUDA devices only (NCCL); other backends add up through the host.
     let device_reduce = if specs.len() > 1 && specs.iter().all(|s| s.starts_with("cuda")) {
         DeviceReduce::Collective

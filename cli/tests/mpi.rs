@@ -8,47 +8,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod support;
-use support::{losses, ok, setup, xcodec};
+use support::{assert_close, losses, ok, setup, train_args, xcodec};
 
 /// `mpirun -np N xcodec` (root and oversubscription allowed: CI runs as root on two cores).
 fn mpirun(ranks: usize) -> Command {
     let mut c = Command::new("mpirun");
     c.args(["--allow-run-as-root", "--oversubscribe", "-np", &ranks.to_string(), env!("CARGO_BIN_EXE_xcodec")]);
     c
-}
-
-/// `train` arguments for `model` into `run`: 4 crops a step, the discriminators from step 2, lr 2e-4.
-fn train_args(model: &Path, sets: &[String], steps: u64, run: &Path) -> Vec<String> {
-    let mut args: Vec<String> = ["train", "--model", model.to_str().unwrap(), "--max-steps", &steps.to_string()]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    args.extend(sets.iter().cloned());
-    let fixed =
-        ["--set", "train.batch_size=4", "--set", "train.disc_start_step=2", "--set", "train.learning_rate=2e-4"];
-    args.extend(fixed.map(String::from));
-    args.extend(["-o".to_string()]);
-    args.push(run.display().to_string());
-    args
-}
-
-/// Asserts two logs hold the same steps and, per step, values within `rel` of each other.
-fn assert_close(a: &[(u64, Vec<(String, String)>)], b: &[(u64, Vec<(String, String)>)], rel: f64) {
-    assert_eq!(a.len(), b.len(), "steps logged");
-    for ((sa, va), (sb, vb)) in a.iter().zip(b) {
-        assert_eq!(sa, sb);
-        assert_eq!(va.len(), vb.len(), "step {sa}: {va:?} vs {vb:?}");
-        for ((name, x), (_, y)) in va.iter().zip(vb) {
-            let (Ok(x), Ok(y)) = (x.parse::<f64>(), y.parse::<f64>()) else {
-                assert_eq!(x, y, "step {sa} {name}");
-                continue;
-            };
-            // The commitment loss is |z - q|^2, a small difference of near-equal vectors: it amplifies the
-            // rounding of z (measured 3.4e-4 relative by step 5), so it gets 1e-3.
-            let rel = if name == "commitment" { 1e-3 } else { rel };
-            assert!((x - y).abs() <= rel * x.abs().max(1e-3), "step {sa} {name}: {x} vs {y}");
-        }
-    }
 }
 
 /// Every tensor of two safetensors files, as f32 values by name.

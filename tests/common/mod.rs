@@ -46,6 +46,12 @@ impl Fixtures {
     }
 }
 
+/// The software Vulkan's wgpu device (Mesa's llvmpipe), chosen explicitly: what CI runs the GPU code paths on.
+#[cfg(feature = "wgpu")]
+pub fn gpu() -> Device {
+    xcodec_core::device::parse("wgpu:cpu").unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// Largest absolute difference between two tensors of the same shape.
 pub fn max_abs_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
     assert_eq!(a.dims(), b.dims());

@@ -15,22 +15,24 @@ pub fn read_clip(name: &str, device: &Device) -> Tensor<3> {
 }
 
 /// Decodes reference codes (`[1, n_q, frames]`) and compares with the stored reference audio; `full`
-/// also re-encodes and checks the semantic features, the quantizer input and the codes.
-pub fn assert_xcodec_parity(codec: &Codec, fixtures: &str, label: &str, full: bool) {
-    let device = Device::flex();
+/// also re-encodes and checks the semantic features, the quantizer input and the codes, on `device` (the
+/// codec's). On wgpu (llvmpipe) the largest errors measured were 1.7e-5 (quantizer input) and 1.6e-7 (audio),
+/// so the CPU's bounds hold there too.
+pub fn assert_xcodec_parity(codec: &Codec, fixtures: &str, label: &str, full: bool, device: &Device) {
+    let tol = 1e-4;
     let fx = Fixtures::open(fixtures);
     let bandwidths = codec.target_bandwidths_kbps.clone();
     for (clip, file) in [("speech", "speech_en_16k.wav"), ("music", "music_chords_16k.wav")] {
-        let audio = read_clip(file, &device);
+        let audio = read_clip(file, device);
         if full {
             let semantic = codec.teacher_features(&audio).expect("teacher");
-            let err = max_abs_diff(semantic.clone(), fx.float(&format!("{clip}.semantic"), &device));
+            let err = max_abs_diff(semantic.clone(), fx.float(&format!("{clip}.semantic"), device));
             eprintln!("{label} {clip}: semantic feature max abs error {err:.2e}");
-            assert!(err <= 1e-4, "{label} {clip}: semantic features, max abs error {err}");
+            assert!(err <= tol, "{label} {clip}: semantic features, max abs error {err}");
             let joint = codec.joint_embedding(audio.clone(), Some(semantic));
-            let err = max_abs_diff(joint, fx.float(&format!("{clip}.embeddings"), &device));
+            let err = max_abs_diff(joint, fx.float(&format!("{clip}.embeddings"), device));
             eprintln!("{label} {clip}: quantizer input max abs error {err:.2e}");
-            assert!(err <= 1e-4, "{label} {clip}: quantizer input, max abs error {err}");
+            assert!(err <= tol, "{label} {clip}: quantizer input, max abs error {err}");
         }
         for (i, &bw) in bandwidths.iter().enumerate() {
             let want = fx.int(&format!("{clip}.codes.{i}"));
@@ -45,18 +47,18 @@ pub fn assert_xcodec_parity(codec: &Codec, fixtures: &str, label: &str, full: bo
                 assert!(agree >= 0.999, "{label} {clip} at {bw} kbps: codes agree on {:.3} %", agree * 100.0);
             }
             // Decoding the reference codes must give the reference audio.
-            let codes = Tensor::<3, Int>::from_data(TensorData::new(want, shape), &device);
+            let codes = Tensor::<3, Int>::from_data(TensorData::new(want, shape), device);
             let decoded = codec.decode(codes).unwrap();
             let (key, start) = match clip {
                 "speech" => (format!("speech.decoded_window.{i}"), 16000),
                 _ if i + 1 == bandwidths.len() => ("music.decoded_full".to_string(), 0),
                 _ => continue,
             };
-            let want_audio: Tensor<3> = fx.float(&key, &device);
+            let want_audio: Tensor<3> = fx.float(&key, device);
             let len = want_audio.dims()[2];
             let err = max_abs_diff(decoded.narrow(2, start, len), want_audio);
             eprintln!("{label} {clip} {bw} kbps: decode max abs error {err:.2e}");
-            assert!(err <= 1e-4, "{label} {key}: decode max abs error {err}");
+            assert!(err <= tol, "{label} {key}: decode max abs error {err}");
         }
     }
 }

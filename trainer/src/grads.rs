@@ -187,7 +187,7 @@ mod tests {
 
     #[test]
     fn clipping_is_global_and_summing_adds() {
-        let device = Device::default().autodiff();
+        let device = Device::flex().autodiff();
         let model = LinearConfig::new(3, 2).init(&device);
         // d(sum(xW + b))/dW = 2 * scale everywhere (batch 2), d/db = 2: norm = sqrt(6 * 4 s^2 + 2 * 4).
         let mut g = grads_of(&model, 1.0);
@@ -203,7 +203,7 @@ mod tests {
 
     #[test]
     fn flat_buffers_round_trip() {
-        let device = Device::default().autodiff();
+        let device = Device::flex().autodiff();
         let model = LinearConfig::new(3, 2).init(&device);
         let grads = grads_of(&model, 1.5);
         let (flat, layout) = flatten_grads(&model, &grads).unwrap();
@@ -219,7 +219,7 @@ mod tests {
 
     #[test]
     fn ids_round_trip_by_path() {
-        let device = Device::default();
+        let device = Device::flex();
         let a = LinearConfig::new(3, 2).init(&device);
         let b = LinearConfig::new(3, 2).init(&device);
         let ids = param_ids(&a);

@@ -24,6 +24,9 @@ pub enum XcodecError {
     /// A configuration that cannot be used as written.
     #[error("bad config: {0}")]
     Config(String),
+    /// A device that cannot be used: a bad `--device` name, a backend not compiled in, no such adapter.
+    #[error("{0}")]
+    Device(String),
     /// A bandwidth the model does not offer.
     #[error("bandwidth {asked} kbps is not offered by this model; choose one of {valid}")]
     Bandwidth {

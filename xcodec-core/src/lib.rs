@@ -13,6 +13,7 @@ pub mod bandwidth;
 pub mod codes;
 pub mod composite;
 pub mod config;
+pub mod device;
 pub mod error;
 pub mod io;
 pub mod nn;

@@ -83,7 +83,7 @@ mod tests {
 
     #[test]
     fn fused_equals_composed_and_leaves_shared_inputs_alone() {
-        let device = Device::default();
+        let device = Device::flex();
         let x = Tensor::<3>::from_data(
             TensorData::new((0..2 * 3 * 700).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.07).collect(), [2, 3, 700]),
             &device,

@@ -153,7 +153,7 @@ mod tests {
 
     #[test]
     fn kmeans_init_beats_random_entries_and_runs_once() {
-        let device = Device::default();
+        let device = Device::flex();
         let x = Tensor::<3>::random([4, 3, 50], Distribution::Normal(0.0, 4.0), &device);
         let mut q = rvq(20, &device);
         let before = error(&q, &x);
@@ -168,7 +168,7 @@ mod tests {
 
     #[test]
     fn ema_steps_converge_to_the_cluster_means_and_revive_dead_entries() {
-        let device = Device::default();
+        let device = Device::flex();
         // Inputs cluster at a few points; every entry starts far away, so all but the nearest are dead.
         let x = Tensor::<3>::random([2, 3, 64], Distribution::Uniform(-1.0, 1.0), &device);
         let mut q = rvq(0, &device);

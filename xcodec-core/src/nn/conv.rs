@@ -346,7 +346,7 @@ mod tests {
 
     #[test]
     fn equals_burns_conv_for_strides_dilations_and_padding() {
-        let device = Device::default();
+        let device = Device::flex();
         device.seed(7);
         for (b, ci, co, k, s, p, d, t) in [
             (1, 64, 8, 7, 1, 3, 1, 5000),
@@ -372,7 +372,7 @@ mod tests {
 
     #[test]
     fn transposed_equals_burns_for_strides_padding_and_output_padding() {
-        let device = Device::default();
+        let device = Device::flex();
         device.seed(9);
         for (b, ci, co, k, s, p, op, t) in [
             (1, 8, 4, 16, 8, 4, 0, 20),
@@ -395,7 +395,7 @@ mod tests {
 
     #[test]
     fn autodiff_tensors_take_burns_path_and_keep_their_gradient() {
-        let device = Device::default().autodiff();
+        let device = Device::flex().autodiff();
         let x = Tensor::<3>::ones([1, 2, 10], &device).require_grad();
         let w = Tensor::<3>::ones([3, 2, 3], &device).require_grad();
         let grads = conv1d(x.clone(), w.clone(), None, 1, 1, 1).sum().backward();

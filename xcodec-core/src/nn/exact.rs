@@ -309,7 +309,7 @@ mod tests {
 
     #[test]
     fn conv_equals_burns_within_rounding_for_strides_and_dilations() {
-        let device = Device::default();
+        let device = Device::flex();
         device.seed(1);
         for (c_in, c_out, kernel, stride, dilation, len) in
             [(1, 5, 7, 1, 1, 40), (6, 9, 4, 2, 1, 53), (5, 3, 3, 1, 9, 70), (7, 6, 10, 5, 1, 101), (3, 1, 1, 1, 1, 17)]
@@ -327,7 +327,7 @@ mod tests {
 
     #[test]
     fn causal_transposed_conv_equals_burns_trimmed_on_the_right() {
-        let device = Device::default();
+        let device = Device::flex();
         device.seed(2);
         for (c_in, c_out, kernel, stride, len) in [(4, 3, 8, 4, 9), (5, 2, 5, 2, 11), (3, 4, 3, 3, 6), (2, 2, 1, 1, 5)]
         {
@@ -344,7 +344,7 @@ mod tests {
 
     #[test]
     fn autodiff_tensors_take_burns_ops_and_keep_their_gradients() {
-        let device = Device::default();
+        let device = Device::flex();
         let ad = device.autodiff();
         let x = Tensor::<3>::random([1, 3, 20], Distribution::Normal(0.0, 1.0), &ad).require_grad();
         let w = Tensor::<3>::random([3, 2, 4], Distribution::Normal(0.0, 1.0), &ad).require_grad();
@@ -362,7 +362,7 @@ mod tests {
         fn outputs_do_not_depend_on_the_length(
             len in 1usize..90, start in 0usize..90, kernel in 1usize..8, stride in 1usize..5, dilation in 1usize..4,
         ) {
-            let device = Device::default();
+            let device = Device::flex();
             device.seed((len * 131 + start * 7 + kernel) as u64);
             let span = dilation * (kernel - 1) + 1;
             let total = len + span + stride * 40;
@@ -380,7 +380,7 @@ mod tests {
         fn transposed_outputs_do_not_depend_on_the_length(
             len in 1usize..40, start in 0usize..40, kernel in 1usize..12, stride in 1usize..6,
         ) {
-            let device = Device::default();
+            let device = Device::flex();
             device.seed((len * 17 + start * 3 + kernel * 5 + stride) as u64);
             let total = len + start + 3;
             let x = Tensor::<3>::random([1, 4, total], Distribution::Normal(0.0, 1.0), &device);

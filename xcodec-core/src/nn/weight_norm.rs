@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn fused_fold_equals_the_composed_one_and_autodiff_keeps_its_gradient() {
-        let device = Device::default();
+        let device = Device::flex();
         device.seed(3);
         let g = Tensor::<3>::random([6, 1, 1], Distribution::Normal(1.0, 0.5), &device);
         let v = Tensor::<3>::random([6, 5, 7], Distribution::Normal(0.0, 1.0), &device);
