@@ -16,10 +16,12 @@ pub fn read_clip(name: &str, device: &Device) -> Tensor<3> {
 
 /// Decodes reference codes (`[1, n_q, frames]`) and compares with the stored reference audio; `full`
 /// also re-encodes and checks the semantic features, the quantizer input and the codes, on `device` (the
-/// codec's). On wgpu (llvmpipe) the largest errors measured were 1.7e-5 (quantizer input) and 1.6e-7 (audio),
-/// so the CPU's bounds hold there too.
+/// codec's): within 1e-4 on the CPU (measured <= 5.1e-6), 5e-4 elsewhere. On wgpu (llvmpipe) the 9.4 s speech
+/// clip measured 7.8e-5 (features) and 1.1e-4 (quantizer input), the 3 s music clip 1.7e-5: the error grows
+/// with length, which points at the reductions over time (the first feature conv's group norm over every
+/// sample: f32 in burn's op there, f64 in our CPU kernel). Decoded audio stays within 1e-4 (measured 1.6e-7).
 pub fn assert_xcodec_parity(codec: &Codec, fixtures: &str, label: &str, full: bool, device: &Device) {
-    let tol = 1e-4;
+    let tol = if *device == Device::flex() { 1e-4 } else { 5e-4 };
     let fx = Fixtures::open(fixtures);
     let bandwidths = codec.target_bandwidths_kbps.clone();
     for (clip, file) in [("speech", "speech_en_16k.wav"), ("music", "music_chords_16k.wav")] {
