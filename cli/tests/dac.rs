@@ -5,6 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod support;
+use support::npy_codes;
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -33,12 +36,6 @@ fn stdout(out: &Output) -> String {
 /// Duration in samples of a decoded WAV.
 fn wav_len(path: &Path) -> usize {
     hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).duration() as usize
-}
-
-/// The codes of an `.npy` codes file (`(n_codebooks, frames)`, uint16).
-fn npy_codes(path: &Path) -> Vec<u16> {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    npyz::NpyFile::new(&bytes[..]).unwrap().into_vec::<u16>().unwrap()
 }
 
 /// Encodes and decodes the bundled clips with `model` into `dir/codes`, `dir/audio`.

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Output;
 
 mod support;
-use support::{assert_close, data, losses, ok, setup, train_args, xcodec};
+use support::{assert_close, data, losses, npy_codes, ok, setup, train_args, xcodec};
 
 /// The tiny X-Codec with a HuBERT teacher (a transformers `save_pretrained` directory).
 fn model() -> String {
@@ -20,11 +20,6 @@ fn clean(out: Output) -> Output {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("error:"), "spurious error lines on stderr:\n{stderr}");
     out
-}
-
-fn codes(path: &Path) -> Vec<u16> {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    npyz::NpyFile::new(&bytes[..]).unwrap().into_vec::<u16>().unwrap()
 }
 
 fn samples(path: &Path) -> Vec<f32> {
@@ -55,8 +50,8 @@ fn encode_and_decode_on_wgpu_give_the_cpus_codes_and_audio() {
         ]);
     }
     let (cpu, gpu) = (
-        codes(&dir.path().join("cpu/codes/speech_en_16k.npy")),
-        codes(&dir.path().join("wgpu_cpu/codes/speech_en_16k.npy")),
+        npy_codes(&dir.path().join("cpu/codes/speech_en_16k.npy")),
+        npy_codes(&dir.path().join("wgpu_cpu/codes/speech_en_16k.npy")),
     );
     assert_eq!(cpu.len(), gpu.len());
     let agree = cpu.iter().zip(&gpu).filter(|(a, b)| a == b).count() as f64 / cpu.len() as f64;

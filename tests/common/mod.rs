@@ -52,6 +52,18 @@ pub fn gpu() -> Device {
     xcodec_core::device::parse("wgpu:cpu").unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Codes against the ones they must equal: every one on the CPU; on another device, where a different
+/// summation order may flip a near tie, >= 99.9 % of them (llvmpipe measured 100 %).
+pub fn assert_codes_match(got: &[i64], want: &[i64], device: &Device, what: &str) {
+    if *device == Device::flex() {
+        assert_eq!(got, want, "{what}: codes differ");
+        return;
+    }
+    assert_eq!(got.len(), want.len(), "{what}: code count");
+    let agree = got.iter().zip(want).filter(|(a, b)| a == b).count() as f64 / want.len() as f64;
+    assert!(agree >= 0.999, "{what}: codes agree on {:.2} %", agree * 100.0);
+}
+
 /// Largest absolute difference between two tensors of the same shape.
 pub fn max_abs_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
     assert_eq!(a.dims(), b.dims());

@@ -15,6 +15,12 @@ pub fn ok(out: Output) -> Output {
     out
 }
 
+/// The codes of an `.npy` codes file (`(n_codebooks, frames)`, uint16).
+pub fn npy_codes(path: &Path) -> Vec<u16> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    npyz::NpyFile::new(&bytes[..]).unwrap().into_vec::<u16>().unwrap()
+}
+
 /// A bundled clip.
 pub fn data(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data").join(name).display().to_string()
