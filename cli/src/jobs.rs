@@ -26,7 +26,7 @@ pub struct EncodeArgs {
     /// Codes file format.
     #[arg(long, value_enum, default_value = "npy")]
     pub format: Format,
-    /// Files of equal length encoded together.
+    /// Files encoded together (any lengths: padded to a length bucket and masked, codes as if alone).
     #[arg(long, default_value_t = 1)]
     pub batch_size: usize,
     /// Multiply the samples by this before encoding.

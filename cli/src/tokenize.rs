@@ -23,7 +23,7 @@ pub struct TokenizeArgs {
     /// Bandwidth in kbps (default: the model's highest).
     #[arg(long)]
     pub bandwidth: Option<f64>,
-    /// Seconds of audio per batch (files of one length are encoded together up to this much).
+    /// Seconds of audio per batch (files of one length bucket are encoded together up to this much).
     #[arg(long, default_value_t = 60.0)]
     pub batch_seconds: f64,
     /// This process's share, I/N: the inputs at positions I, I+N, ... of the sorted list (default: from

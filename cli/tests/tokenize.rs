@@ -45,8 +45,9 @@ fn speech(path: &Path, seconds: f64) {
     w.finalize().unwrap();
 }
 
-/// A mixed set: the bundled clips (WAV, MP3, FLAC 44.1 kHz stereo, Ogg 8 kHz) and WAVs of 0.3 s, twice 1 s
-/// (one batch), 2.5 s, 45 s and 2 min (both past one window: streamed in windows).
+/// A mixed set: the bundled clips (WAV, MP3, FLAC 44.1 kHz stereo, Ogg 8 kHz) and WAVs of 0.3 s, 0.97 s, 1 s
+/// and 1.03 s (different lengths in one length bucket: one padded, masked batch), 2.5 s, 45 s and 2 min (both
+/// past one window: streamed in windows).
 fn mixed_set(dir: &Path) -> PathBuf {
     let inputs = dir.join("in");
     std::fs::create_dir_all(&inputs).unwrap();
@@ -56,9 +57,15 @@ fn mixed_set(dir: &Path) -> PathBuf {
             std::fs::copy(&path, inputs.join(path.file_name().unwrap())).unwrap();
         }
     }
-    for (name, seconds) in
-        [("a_short", 0.3), ("b_one", 1.0), ("c_one", 1.0), ("d", 2.5), ("e_long", 45.0), ("f_2min", 120.0)]
-    {
+    for (name, seconds) in [
+        ("a_short", 0.3),
+        ("b_near", 0.97),
+        ("b_one", 1.0),
+        ("c_one", 1.03),
+        ("d", 2.5),
+        ("e_long", 45.0),
+        ("f_2min", 120.0),
+    ] {
         speech(&inputs.join(format!("{name}.wav")), seconds);
     }
     inputs
@@ -100,7 +107,8 @@ fn parts(ds: &Path) -> Vec<PathBuf> {
     parts
 }
 
-/// Tokenized with small batches and parts, every row equals `encode`'s codes of the file alone.
+/// Tokenized with small batches and parts, every row equals `encode`'s codes of the file alone (`encode`'s
+/// default `--batch-size 1`: one file per batch).
 fn tokenize_equals_encode(model: &str) {
     let dir = tempfile::tempdir().unwrap();
     let inputs = mixed_set(dir.path());
@@ -120,10 +128,10 @@ fn tokenize_equals_encode(model: &str) {
         ds_s,
         in_s,
     ]));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("tokenized 11 files"), "{:?}", out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tokenized 12 files"), "{:?}", out);
     ok(xcodec(&["encode", "--model", model, "-o", npy.to_str().unwrap(), in_s]));
     let rows = read_dataset(&ds);
-    assert_eq!(rows.len(), 11);
+    assert_eq!(rows.len(), 12);
     assert_eq!(parts(&ds).len(), 3);
     for (path, (n_q, frames, values)) in rows {
         let stem = Path::new(&path).file_stem().unwrap().to_str().unwrap().to_string();

@@ -20,7 +20,7 @@ use xcodec_core::{AcousticDecoder, AcousticEncoder, Quantizer, SemanticTeacher, 
 pub struct TokenizeOptions {
     /// Bandwidth in kbps; `None` = the model's highest.
     pub bandwidth_kbps: Option<f64>,
-    /// Seconds of audio per batch (files of one length encoded together up to this much).
+    /// Seconds of audio per batch (files of one length bucket encoded together up to this much).
     pub batch_seconds: f64,
     /// Files per Parquet part.
     pub rows_per_part: usize,
@@ -252,12 +252,12 @@ impl<A: AcousticEncoder + Sync, D: AcousticDecoder, S: SemanticTeacher, Q: Quant
                 self.finish(i, codes, on_event)
             }
             Ok(Opened::Whole(samples)) => {
-                let len = samples.len();
-                self.pending_samples += len;
-                let group = self.pending.entry(len).or_default();
+                let bucket = self.enc.bucket(samples.len());
+                self.pending_samples += samples.len();
+                let group = self.pending.entry(bucket).or_default();
                 group.push((i, samples));
-                if group.len() * len.max(1) >= self.batch_samples {
-                    let group = self.pending.remove(&len).expect("just filled");
+                if group.len() * bucket.max(1) >= self.batch_samples {
+                    let group = self.pending.remove(&bucket).expect("just filled");
                     self.encode_group(group, on_event)?;
                 }
                 Ok(())
@@ -273,16 +273,15 @@ impl<A: AcousticEncoder + Sync, D: AcousticDecoder, S: SemanticTeacher, Q: Quant
         Ok(())
     }
 
-    /// Files of one length, in batches of at most `batch_samples` samples (at least one file).
+    /// Files of one length bucket, in batches of at most `batch_samples` padded samples (at least one file).
     fn encode_group(&mut self, group: Vec<(usize, Vec<f32>)>, on_event: &mut dyn FnMut(TokenizeEvent)) -> Result<()> {
-        let len = group.first().map_or(0, |(_, s)| s.len());
-        self.pending_samples -= len * group.len();
-        for batch in group.chunks((self.batch_samples / len.max(1)).max(1)) {
+        let bucket = group.first().map_or(0, |(_, s)| self.enc.bucket(s.len()));
+        for batch in group.chunks((self.batch_samples / bucket.max(1)).max(1)) {
             let rows: Vec<&[f32]> = batch.iter().map(|(_, s)| s.as_slice()).collect();
+            let samples: usize = rows.iter().map(|r| r.len()).sum();
+            self.pending_samples -= samples;
             let result = self.enc.encode_batch(&rows);
-            on_event(TokenizeEvent::Progress {
-                seconds: (len * batch.len()) as f64 / self.schema.sample_rate_hz as f64,
-            });
+            on_event(TokenizeEvent::Progress { seconds: samples as f64 / self.schema.sample_rate_hz as f64 });
             for (row, (i, _)) in batch.iter().enumerate() {
                 let codes = match &result {
                     Ok(codes) => Ok(codes[row].clone()),

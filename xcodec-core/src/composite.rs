@@ -242,14 +242,11 @@ where
     /// `fc_prior(concat(acoustic latent, semantic encoder(teacher features)))`.
     fn joint_of(&self, acoustic: Tensor<3>, teacher: Option<Tensor<3>>) -> Tensor<3> {
         let semantic = teacher.zip(self.encoder_semantic.as_ref()).map(|(f, enc)| enc.forward(f.swap_dims(1, 2)));
-        let joint = match semantic {
-            Some(s) => {
-                // Windows of other lengths than the whole file can differ by a frame at their ends: keep the common part.
-                let frames = acoustic.dims()[2].min(s.dims()[2]);
-                Tensor::cat(vec![acoustic.narrow(2, 0, frames), s.narrow(2, 0, frames)], 1)
-            }
-            None => acoustic,
-        };
+        self.prior(concat_latents(acoustic, semantic))
+    }
+
+    /// `fc_prior` over the frames of the concatenated latents.
+    fn prior(&self, joint: Tensor<3>) -> Tensor<3> {
         frame_linear(&self.fc_prior, joint, self.streams_encoding())
     }
 
@@ -305,6 +302,64 @@ where
         let acoustic =
             acoustic.map_err(|_| XcodecError::Input("the acoustic encoder failed (see the message above)".into()))?;
         Ok(self.quantize(self.joint_of(acoustic, teacher), n_q))
+    }
+
+    /// [`Self::encode`] of clips of different lengths in one batch: `audio [batch, 1, samples]`, row `i` its
+    /// first `lengths[i]` samples then zeros. Returns codes `[batch, n_q, frames]` and the frames of each row
+    /// (`output_frames(lengths[i])`, the first that many of its codes are its own). Every part sees each row
+    /// masked to its length, so a row's codes depend only on its samples and on `samples`: a clip padded to
+    /// the same length gets the same codes alone or in any batch, bit for bit on the CPU, and the codes
+    /// `encode` gives the unpadded clip up to rounding.
+    pub fn encode_masked(
+        &self,
+        audio: Tensor<3>,
+        lengths: &[usize],
+        bandwidth_kbps: f64,
+    ) -> Result<(Tensor<3, Int>, Vec<usize>)>
+    where
+        A: Sync,
+    {
+        self.check_encoder()?;
+        let n_q = self.checked_codebooks(bandwidth_kbps)?;
+        check_audio(&audio)?;
+        let [batch, _, samples] = audio.dims();
+        let hop = self.hop_length();
+        if lengths.len() != batch || lengths.iter().any(|&len| len > samples) {
+            return Err(XcodecError::Input(format!(
+                "{} lengths for a batch of {batch} clips of {samples} samples; give one length per clip, at most {samples}",
+                lengths.len()
+            )));
+        }
+        if let Some(&short) = lengths.iter().find(|&&len| len < hop) {
+            return Err(XcodecError::Input(format!(
+                "audio is {short} samples, shorter than one frame ({hop}); pad it or give a longer clip"
+            )));
+        }
+        let half = hop / 2;
+        let teacher_input = audio.clone().reshape([batch, samples]).pad([(half, half)], PadMode::Constant(0.0));
+        let teacher_lengths: Vec<usize> = lengths.iter().map(|&len| len + 2 * half).collect();
+        let shifts: Vec<usize> = lengths.iter().map(|&len| self.acoustic_pad(self.pads_acoustic_input(len))).collect();
+        let acoustic_lengths: Vec<usize> = lengths.iter().zip(&shifts).map(|(&len, &s)| len + 2 * s).collect();
+        let acoustic_input = crate::nn::masked::shift_rows(audio, 2, lengths, &shifts, samples + 2 * half);
+        // Side by side, as in `encode_aligned`.
+        let (semantic, acoustic) = std::thread::scope(|scope| {
+            let (encoder, lengths) = (&self.acoustic_encoder, &acoustic_lengths);
+            let acoustic = scope.spawn(move || encoder.forward_masked(acoustic_input, lengths));
+            let semantic = self.encoder_semantic.as_ref().and_then(|enc| {
+                let features = self.semantic_teacher.features_masked(teacher_input, &teacher_lengths)?.detach();
+                let frames: Vec<usize> =
+                    teacher_lengths.iter().map(|&len| self.semantic_teacher.output_frames(len)).collect();
+                Some(enc.forward_masked(features.swap_dims(1, 2), &frames))
+            });
+            (semantic, acoustic.join())
+        });
+        let acoustic =
+            acoustic.map_err(|_| XcodecError::Input("the acoustic encoder failed (see the message above)".into()))?;
+        let joint = concat_latents(acoustic, semantic);
+        // Frame-wise layers and the quantizer row by row: a matrix product's blocking may depend on its row
+        // count, so a batch must not change it.
+        let codes = (0..batch).map(|i| self.quantize(self.prior(joint.clone().narrow(0, i, 1)), n_q)).collect();
+        Ok((Tensor::cat(codes, 0), lengths.iter().map(|&len| self.output_frames(len)).collect()))
     }
 
     /// Codes `[batch, n_q, frames]` -> audio `[batch, 1, frames * hop]`. Does not touch the teacher.
@@ -465,6 +520,18 @@ fn check_audio(audio: &Tensor<3>) -> Result<()> {
         return Err(XcodecError::Input("audio contains NaN or infinite samples".into()));
     }
     Ok(())
+}
+
+/// The acoustic latent and the semantic one (if any) stacked along channels, over their common frames
+/// (windows of other lengths than the whole file can differ by a frame at their ends).
+fn concat_latents(acoustic: Tensor<3>, semantic: Option<Tensor<3>>) -> Tensor<3> {
+    match semantic {
+        Some(s) => {
+            let frames = acoustic.dims()[2].min(s.dims()[2]);
+            Tensor::cat(vec![acoustic.narrow(2, 0, frames), s.narrow(2, 0, frames)], 1)
+        }
+        None => acoustic,
+    }
 }
 
 /// `encoder`'s latent of `audio` zero-padded by `pad` samples on each side.

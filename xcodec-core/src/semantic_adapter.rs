@@ -2,6 +2,7 @@
 //! Field names follow the Hugging Face `XcodecModel` (`encoder_semantic.conv_blocks.0.res_units.1.conv1`).
 
 use crate::config::SemanticAdapterConfig;
+use crate::nn::masked::zero_tail;
 use burn::module::Module;
 use burn::nn::PaddingConfig1d;
 use burn::nn::conv::{Conv1d, Conv1dConfig, ConvTranspose1d, ConvTranspose1dConfig};
@@ -25,6 +26,15 @@ fn conv(
         .with_padding(PaddingConfig1d::Explicit(pad, pad))
         .with_bias(bias)
         .init(device)
+}
+
+/// Output steps of `conv` for `n` input steps.
+fn conv_len(conv: &Conv1d, n: usize) -> usize {
+    let (left, right) = match conv.padding {
+        PaddingConfig1d::Explicit(l, r) => (l, r),
+        _ => (0, 0),
+    };
+    (n + left + right).saturating_sub(conv.dilation * (conv.kernel_size - 1) + 1) / conv.stride + 1
 }
 
 /// `x + conv2(elu(conv1(elu(x))))`.
@@ -97,14 +107,23 @@ impl SemanticEncoder {
 
     /// Output frames for `frames` input frames.
     pub fn output_frames(&self, frames: usize) -> usize {
-        let len = |conv: &Conv1d, n: usize| {
-            let (left, right) = match conv.padding {
-                PaddingConfig1d::Explicit(l, r) => (l, r),
-                _ => (0, 0),
-            };
-            (n + left + right).saturating_sub(conv.dilation * (conv.kernel_size - 1) + 1) / conv.stride + 1
-        };
-        self.conv_blocks.iter().fold(len(&self.conv, frames), |n, b| len(&b.conv, n))
+        self.conv_blocks.iter().fold(conv_len(&self.conv, frames), |n, b| conv_len(&b.conv, n))
+    }
+
+    /// [`Self::forward`] of rows with `frames[i]` valid frames each (see
+    /// [`crate::AcousticEncoder::forward_masked`]): each conv sees zeros after a row's valid frames.
+    pub fn forward_masked(&self, x: Tensor<3>, frames: &[usize]) -> Tensor<3> {
+        let mut lengths = frames.to_vec();
+        let mut x = self.conv.forward(zero_tail(x, 2, &lengths));
+        lengths.iter_mut().for_each(|n| *n = conv_len(&self.conv, *n));
+        for block in &self.conv_blocks {
+            for unit in &block.res_units {
+                x = unit.forward(zero_tail(x, 2, &lengths));
+            }
+            x = block.conv.forward(zero_tail(x, 2, &lengths));
+            lengths.iter_mut().for_each(|n| *n = conv_len(&block.conv, *n));
+        }
+        x
     }
 
     /// `[batch, hidden, frames] -> [batch, hidden * last_ratio, frames / prod(strides)]`.

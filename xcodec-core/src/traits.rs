@@ -26,6 +26,16 @@ pub trait AcousticEncoder: Module {
     fn is_causal(&self) -> bool {
         false
     }
+    /// [`Self::forward`] of clips of different lengths in one batch: `audio [batch, 1, samples]`, row `i`
+    /// zero-padded after its `lengths[i]` samples -> `[batch, latent_dim, output_frames(samples)]`, whose first
+    /// `output_frames(lengths[i])` frames in row `i` are that clip's latent. They must depend only on the row and
+    /// the padded length, not on the other rows, so that a clip gets the same codes alone or in any batch padded
+    /// to the same length ([`crate::nn::masked`] has the helpers). Default: each row alone through `forward`
+    /// (right for any encoder, not faster).
+    fn forward_masked(&self, audio: Tensor<3>, lengths: &[usize]) -> Tensor<3> {
+        let frames = self.output_frames(audio.dims()[2]);
+        crate::nn::masked::per_row(audio, 2, lengths, frames, |row| self.forward(row))
+    }
     /// Encodes the next chunk of a stream, `audio [batch, 1, samples]` -> `latent [batch, latent_dim, frames]`:
     /// the frames [`Self::forward`] gives for everything streamed so far, minus those given before. Chunks are
     /// whole frames (`k * hop` samples); a chunk that is not ends the stream, its last frame padded the way
@@ -77,6 +87,23 @@ pub trait SemanticTeacher: Module {
     fn features(&self, audio: Tensor<2>) -> Option<Tensor<3>>;
     /// Feature frames for `samples` input samples (0 without a teacher).
     fn output_frames(&self, samples: usize) -> usize;
+    /// [`Self::features`] of clips of different lengths: `audio [batch, samples]`, row `i` zero-padded after its
+    /// `lengths[i]` samples -> `[batch, output_frames(samples), hidden]`, row `i`'s first
+    /// `output_frames(lengths[i])` frames its features, depending only on the row and the padded length (see
+    /// [`AcousticEncoder::forward_masked`]). Default: each row alone through `features`.
+    fn features_masked(&self, audio: Tensor<2>, lengths: &[usize]) -> Option<Tensor<3>> {
+        let [_, samples] = audio.dims();
+        let frames = self.output_frames(samples);
+        let rows = lengths
+            .iter()
+            .enumerate()
+            .map(|(i, &len)| {
+                let features = self.features(audio.clone().narrow(0, i, 1).narrow(1, 0, len))?;
+                Some(crate::nn::masked::pad_to(features, 1, frames))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Tensor::cat(rows, 0))
+    }
 }
 
 /// What [`Quantizer::forward_train`] returns.
@@ -152,6 +179,13 @@ macro_rules! delegate_acoustic_encoder {
             fn is_causal(&self) -> bool {
                 match self { $(Self::$variant(m) => $crate::AcousticEncoder::is_causal(m),)+ }
             }
+            fn forward_masked(
+                &self,
+                audio: $crate::burn::tensor::Tensor<3>,
+                lengths: &[usize],
+            ) -> $crate::burn::tensor::Tensor<3> {
+                match self { $(Self::$variant(m) => $crate::AcousticEncoder::forward_masked(m, audio, lengths),)+ }
+            }
             fn encode_step(
                 &self,
                 audio: $crate::burn::tensor::Tensor<3>,
@@ -215,6 +249,13 @@ macro_rules! delegate_semantic_teacher {
             }
             fn output_frames(&self, samples: usize) -> usize {
                 match self { $(Self::$variant(m) => $crate::SemanticTeacher::output_frames(m, samples),)+ }
+            }
+            fn features_masked(
+                &self,
+                audio: $crate::burn::tensor::Tensor<2>,
+                lengths: &[usize],
+            ) -> Option<$crate::burn::tensor::Tensor<3>> {
+                match self { $(Self::$variant(m) => $crate::SemanticTeacher::features_masked(m, audio, lengths),)+ }
             }
         }
     };

@@ -6,6 +6,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use xcodec_core::AcousticEncoder;
 use xcodec_core::nn::WnConv1d;
+use xcodec_core::nn::masked::zero_tail;
 
 /// `x + conv2(snake2(conv1(snake1(x))))`, conv1 kernel 7 with a dilation.
 #[derive(Module, Debug)]
@@ -33,8 +34,13 @@ impl DacResidualUnit {
 
     /// Same-length residual transform.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let y = self.conv2.forward(self.snake2.forward(self.conv1.forward(self.snake1.forward(x.clone()))));
-        x + y
+        self.forward_masked(x, None)
+    }
+
+    /// [`Self::forward`], the dilated conv seeing zeros after each row's `lengths` (when given).
+    fn forward_masked(&self, x: Tensor<3>, lengths: Option<&[usize]>) -> Tensor<3> {
+        let y = mask(self.snake1.forward(x.clone()), lengths);
+        x + self.conv2.forward(self.snake2.forward(self.conv1.forward(y)))
     }
 }
 
@@ -65,9 +71,38 @@ impl DacEncoderBlock {
         }
     }
 
-    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let x = self.res_unit3.forward(self.res_unit2.forward(self.res_unit1.forward(x)));
-        self.conv1.forward(self.snake1.forward(x))
+    /// The block over rows with `lengths` valid samples (all when `None`); updates them to the output's.
+    fn forward_masked(&self, x: Tensor<3>, lengths: Option<&mut Vec<usize>>) -> Tensor<3> {
+        let valid = lengths.as_deref().map(|l| l.as_slice());
+        let x = [&self.res_unit1, &self.res_unit2, &self.res_unit3].iter().fold(x, |x, u| u.forward_masked(x, valid));
+        let x = self.conv1.forward(mask(self.snake1.forward(x), valid));
+        if let Some(lengths) = lengths {
+            lengths.iter_mut().for_each(|n| *n = self.conv1.output_len(*n));
+        }
+        x
+    }
+}
+
+/// `x` with each row zero after its valid steps (unchanged without lengths).
+fn mask(x: Tensor<3>, lengths: Option<&[usize]>) -> Tensor<3> {
+    match lengths {
+        Some(lengths) => zero_tail(x, 2, lengths),
+        None => x,
+    }
+}
+
+impl DacEncoder {
+    /// The encoder over rows with `lengths` valid samples (all when `None`): every conv of more than one tap
+    /// sees zeros after a row's valid steps, as it would at the end of the clip alone.
+    fn forward_rows(&self, audio: Tensor<3>, mut lengths: Option<Vec<usize>>) -> Tensor<3> {
+        let mut x = self.conv1.forward(audio);
+        if let Some(lengths) = lengths.as_mut() {
+            lengths.iter_mut().for_each(|n| *n = self.conv1.output_len(*n));
+        }
+        for block in &self.block {
+            x = block.forward_masked(x, lengths.as_mut());
+        }
+        self.conv2.forward(mask(self.snake1.forward(x), lengths.as_deref()))
     }
 }
 
@@ -105,11 +140,11 @@ impl DacEncoder {
 
 impl AcousticEncoder for DacEncoder {
     fn forward(&self, audio: Tensor<3>) -> Tensor<3> {
-        let mut x = self.conv1.forward(audio);
-        for block in &self.block {
-            x = block.forward(x);
-        }
-        self.conv2.forward(self.snake1.forward(x))
+        self.forward_rows(audio, None)
+    }
+
+    fn forward_masked(&self, audio: Tensor<3>, lengths: &[usize]) -> Tensor<3> {
+        self.forward_rows(zero_tail(audio, 2, lengths), Some(lengths.to_vec()))
     }
 
     fn latent_dim(&self) -> usize {

@@ -7,6 +7,7 @@ use burn::module::{Initializer, Module, Param};
 use burn::nn::conv::{Conv1d, Conv1dConfig, ConvTranspose1d, ConvTranspose1dConfig};
 use burn::tensor::ops::PadMode as TensorPadMode;
 use burn::tensor::{Device, Tensor};
+use xcodec_core::nn::masked::{pad_to, per_row};
 use xcodec_core::nn::{WnConv1d, WnConvTranspose1d};
 
 /// GroupNorm with one group: each example normalised over channels and time, then a per-channel affine.
@@ -168,17 +169,51 @@ impl SeanetConv1d {
     /// for bit.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let (left, right) = self.padding(x.dims()[2]);
-        let x = pad1d(x, left, right, self.pad_mode);
-        if self.streamable() {
-            return self.forward_padded(x);
-        }
-        let y = match &self.conv {
-            ConvWeights::WeightNorm(c) => c.forward(x),
-            ConvWeights::Plain(c) => c.forward(x),
-        };
+        let y = self.conv_unpadded(pad1d(x, left, right, self.pad_mode));
         match &self.norm {
             Some(norm) => norm.forward(y),
             None => y,
+        }
+    }
+
+    /// [`Self::forward`] of rows with `lengths` valid steps (updated to the output's): each row is padded
+    /// after its own valid steps as it would be alone (reflection included), all rows to the width a whole row
+    /// gets, and the time group norm takes each row's valid steps only.
+    pub fn forward_masked(&self, x: Tensor<3>, lengths: &mut [usize]) -> Tensor<3> {
+        let width = x.dims()[2];
+        let (left, right) = self.padding(width);
+        let y = if lengths.iter().all(|&len| len == width) {
+            self.conv_unpadded(pad1d(x, left, right, self.pad_mode))
+        } else {
+            let padded = left + width + right;
+            let rows = lengths
+                .iter()
+                .enumerate()
+                .map(|(i, &len)| {
+                    let (l, r) = self.padding(len);
+                    pad_to(pad1d(x.clone().narrow(0, i, 1).narrow(2, 0, len), l, r, self.pad_mode), 2, padded)
+                })
+                .collect();
+            self.conv_unpadded(Tensor::cat(rows, 0))
+        };
+        lengths.iter_mut().for_each(|n| *n = self.output_len(*n));
+        match &self.norm {
+            Some(norm) => {
+                let width = y.dims()[2];
+                per_row(y, 2, lengths, width, |row| norm.forward(row))
+            }
+            None => y,
+        }
+    }
+
+    /// The conv of an input already padded (exact when it streams, see [`Self::forward_padded`]).
+    fn conv_unpadded(&self, x: Tensor<3>) -> Tensor<3> {
+        if self.streamable() {
+            return self.forward_padded(x);
+        }
+        match &self.conv {
+            ConvWeights::WeightNorm(c) => c.forward(x),
+            ConvWeights::Plain(c) => c.forward(x),
         }
     }
 

@@ -10,6 +10,7 @@ use crate::lstm::SeanetLstm;
 use burn::module::Module;
 use burn::nn::{Elu, EluConfig};
 use burn::tensor::{Device, Tensor};
+use xcodec_core::nn::masked::per_row;
 use xcodec_core::{AcousticDecoder, AcousticEncoder, Result, StreamState, XcodecError};
 
 /// A layer of a residual block's branch.
@@ -61,6 +62,19 @@ impl SeanetResnetBlock {
         skip + y
     }
 
+    /// [`Self::forward`] of rows with `lengths` valid steps (see [`SeanetConv1d::forward_masked`]).
+    fn forward_masked(&self, x: Tensor<3>, lengths: &[usize]) -> Tensor<3> {
+        let y = self.block.iter().fold(x.clone(), |h, layer| match layer {
+            ResnetLayer::Elu(elu) => elu.forward(h),
+            ResnetLayer::Conv(conv) => conv.forward_masked(h, &mut lengths.to_vec()),
+        });
+        let skip = match &self.shortcut {
+            Some(conv) => conv.forward_masked(x, &mut lengths.to_vec()),
+            None => x,
+        };
+        skip + y
+    }
+
     fn streamable(&self) -> bool {
         self.block.iter().all(|l| !matches!(l, ResnetLayer::Conv(c) if !c.streamable()))
             && self.shortcut.as_ref().is_none_or(|c| c.streamable())
@@ -105,6 +119,24 @@ impl SeanetLayer {
             Self::Resnet(m) => m.forward(x),
             Self::Lstm(m) => m.forward(x),
             Self::Elu(m) => m.forward(x),
+        }
+    }
+
+    /// [`Self::forward`] of rows with `lengths` valid steps (updated to the output's): convs pad each row as
+    /// alone, the LSTM runs each row over its valid steps by itself (a batch would change the recurrent
+    /// matrix product's kernel).
+    fn forward_masked(&self, x: Tensor<3>, lengths: &mut [usize]) -> Tensor<3> {
+        let width = x.dims()[2];
+        match self {
+            Self::Conv(m) => m.forward_masked(x, lengths),
+            Self::Resnet(m) => m.forward_masked(x, lengths),
+            Self::Elu(m) => m.forward(x),
+            Self::Lstm(m) => per_row(x, 2, lengths, width, |row| m.forward(row)),
+            Self::ConvTranspose(m) => {
+                let y = per_row(x, 2, lengths, width * m.stride(), |row| m.forward(row));
+                lengths.iter_mut().for_each(|n| *n *= m.stride());
+                y
+            }
         }
     }
 
@@ -180,6 +212,11 @@ impl SeanetEncoder {
 impl AcousticEncoder for SeanetEncoder {
     fn forward(&self, audio: Tensor<3>) -> Tensor<3> {
         run(&self.layers, audio)
+    }
+
+    fn forward_masked(&self, audio: Tensor<3>, lengths: &[usize]) -> Tensor<3> {
+        let mut lengths = lengths.to_vec();
+        self.layers.iter().fold(audio, |x, layer| layer.forward_masked(x, &mut lengths))
     }
 
     fn latent_dim(&self) -> usize {

@@ -36,7 +36,7 @@ fn transformer(c: &mut Criterion) {
     configure(&mut group);
     group.throughput(Throughput::Elements(attention as u64));
     group.bench_function("attention_768w_12h@500", |b| {
-        b.iter(|| black_box(layer.attention.forward(black_box(x.clone()), None)))
+        b.iter(|| black_box(layer.attention.forward(black_box(x.clone()), None, None)))
     });
     let ffn = &layer.feed_forward;
     group.throughput(Throughput::Elements(feed_forward as u64));

@@ -6,7 +6,7 @@ use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
 /// WavLM's gate: `gate_a * (gate_b * gru_rel_pos_const - 1) + 2` from a per-head linear map of the input.
 #[derive(Module, Debug)]
@@ -63,7 +63,12 @@ impl Attention {
     }
 
     /// `x [batch, steps, hidden]` -> `[batch, steps, hidden]`, with WavLM's gated bias when given one.
-    pub fn forward(&self, x: Tensor<3>, position_bias: Option<&Tensor<4>>) -> Tensor<3> {
+    pub fn forward(
+        &self,
+        x: Tensor<3>,
+        position_bias: Option<&Tensor<4>>,
+        mask: Option<&Tensor<4, Bool>>,
+    ) -> Tensor<3> {
         let [b, t, c] = x.dims();
         let head_dim = c / self.num_heads;
         let q = self.heads(self.q_proj.forward(x.clone()));
@@ -81,7 +86,7 @@ impl Attention {
         }
         // softmax(q k^T / sqrt(head_dim) + bias) v, fused by the backend (tiled on the CPU).
         let options = AttentionModuleOptions { scale: Some(1.0 / (head_dim as f64).sqrt()), ..Default::default() };
-        let out = attention(q, k, v, None, bias_term, options); // [b, heads, t, head_dim]
+        let out = attention(q, k, v, mask.cloned(), bias_term, options); // [b, heads, t, head_dim]
         self.out_proj.forward(out.swap_dims(1, 2).reshape([b, t, c]))
     }
 }

@@ -7,8 +7,9 @@ use burn::nn::conv::Conv1dConfig;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::module::conv1d;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Bool, Device, Tensor};
 use xcodec_core::nn::gelu::gelu;
+use xcodec_core::nn::masked::{key_padding_mask, zero_tail};
 use xcodec_core::nn::rows::map_rows;
 
 /// Grouped conv over time with weight norm over dim 2 (`g` is `[1, 1, taps]`), same-padded, gelu.
@@ -120,16 +121,16 @@ pub struct EncoderLayer {
 }
 
 impl EncoderLayer {
-    fn forward(&self, x: Tensor<3>, bias: Option<&Tensor<4>>) -> Tensor<3> {
+    fn forward(&self, x: Tensor<3>, bias: Option<&Tensor<4>>, mask: Option<&Tensor<4, Bool>>) -> Tensor<3> {
         let ff = |h: Tensor<3>| {
             let f = &self.feed_forward;
             f.output_dense.forward(gelu(f.intermediate_dense.forward(h)))
         };
         if self.pre_norm {
-            let x = x.clone() + self.attention.forward(self.layer_norm.forward(x), bias);
+            let x = x.clone() + self.attention.forward(self.layer_norm.forward(x), bias, mask);
             x.clone() + ff(self.final_layer_norm.forward(x))
         } else {
-            let x = self.layer_norm.forward(x.clone() + self.attention.forward(x, bias));
+            let x = self.layer_norm.forward(x.clone() + self.attention.forward(x, bias, mask));
             self.final_layer_norm.forward(x.clone() + ff(x))
         }
     }
@@ -188,9 +189,19 @@ impl Encoder {
     /// `[batch, steps, hidden]` -> the hidden states transformers reports: the first layer's input, then
     /// every layer's output (for pre-norm models the last one before the final norm, as transformers 5 does).
     pub fn forward(&self, x: Tensor<3>) -> Vec<Tensor<3>> {
+        self.forward_masked(x, None)
+    }
+
+    /// [`Self::forward`] of rows with `frames[i]` valid frames (all when `None`): the positional conv sees
+    /// zeros after them and attention ignores them as keys, so each row's valid frames are its own.
+    pub fn forward_masked(&self, x: Tensor<3>, frames: Option<&[usize]>) -> Vec<Tensor<3>> {
+        let (steps, device) = (x.dims()[1], x.device());
+        let (x, mask) = match frames {
+            Some(frames) => (zero_tail(x, 1, frames), key_padding_mask(frames, steps, &device)),
+            None => (x, None),
+        };
         let x = x.clone() + self.pos_conv_embed.forward(x);
         let mut x = if self.pre_norm { x } else { self.layer_norm.forward(x) };
-        let steps = x.dims()[1];
         let bias = self
             .layers
             .first()
@@ -198,7 +209,7 @@ impl Encoder {
         let mut hidden = Vec::with_capacity(self.layers.len() + 1);
         hidden.push(x.clone());
         for layer in &self.layers {
-            x = layer.forward(x, bias.as_ref());
+            x = layer.forward(x, bias.as_ref(), mask.as_ref());
             hidden.push(x.clone());
         }
         hidden

@@ -33,8 +33,23 @@ impl SslTeacher {
 
     /// `audio [batch, samples]` -> all hidden states `[batch, frames, hidden]` (embedding output + one per layer).
     pub fn hidden_states(&self, audio: Tensor<2>) -> Vec<Tensor<3>> {
-        let features = self.feature_extractor.forward(audio);
-        self.encoder.forward(self.feature_projection.forward(features))
+        self.hidden_states_masked(audio, None)
+    }
+
+    /// [`Self::hidden_states`] of rows with `lengths` valid samples (all when `None`): every norm over time,
+    /// the positional conv and attention see each row's valid part only.
+    pub fn hidden_states_masked(&self, audio: Tensor<2>, lengths: Option<&[usize]>) -> Vec<Tensor<3>> {
+        let features = self.feature_extractor.forward_masked(audio, lengths);
+        let frames = lengths.map(|l| l.iter().map(|&n| self.feature_extractor.output_frames(n)).collect::<Vec<_>>());
+        self.encoder.forward_masked(self.feature_projection.forward(features), frames.as_deref())
+    }
+
+    /// The mean of the hidden states, without gradient.
+    fn mean_hidden(&self, audio: Tensor<2>, lengths: Option<&[usize]>) -> Tensor<3> {
+        let hidden = self.hidden_states_masked(audio.detach(), lengths);
+        let n = hidden.len() as f64;
+        let sum = hidden.into_iter().reduce(|a, b| a + b).expect("at least the embedding output");
+        (sum / n).detach()
     }
 }
 
@@ -45,10 +60,11 @@ impl SemanticTeacher for SslTeacher {
 
     /// X-Codec's semantic feature: the mean of all hidden states, computed without gradient.
     fn features(&self, audio: Tensor<2>) -> Option<Tensor<3>> {
-        let hidden = self.hidden_states(audio.detach());
-        let n = hidden.len() as f64;
-        let sum = hidden.into_iter().reduce(|a, b| a + b).expect("at least the embedding output");
-        Some((sum / n).detach())
+        Some(self.mean_hidden(audio, None))
+    }
+
+    fn features_masked(&self, audio: Tensor<2>, lengths: &[usize]) -> Option<Tensor<3>> {
+        Some(self.mean_hidden(audio, Some(lengths)))
     }
 
     fn output_frames(&self, samples: usize) -> usize {

@@ -6,6 +6,7 @@
 pub mod conv;
 pub mod exact;
 pub mod gelu;
+pub mod masked;
 pub mod rows;
 pub mod weight_norm;
 

@@ -1,5 +1,6 @@
 //! `encode`: audio files -> codes files. Files that fit in one window are read whole and batched with
-//! files of the same length; longer files stream through windows with context (bounded memory).
+//! files of the same length bucket (padded and masked); longer files stream through windows with context
+//! (bounded memory).
 
 use super::windows::Windows;
 use super::{Event, Job, Outcome, Report};
@@ -16,7 +17,7 @@ pub struct EncodeOptions {
     pub bandwidth_kbps: Option<f64>,
     /// Codes file format.
     pub format: CodesFormat,
-    /// Files of equal length encoded together.
+    /// Files of one length bucket encoded together.
     pub batch_size: usize,
     /// Seconds each window of a long file keeps.
     pub window_seconds: f64,
@@ -68,7 +69,7 @@ pub enum Opened {
 }
 
 /// Codes of files for one codec at one bandwidth, exactly as `xcodec encode` computes them: whole files in
-/// batches of one length, long files in windows with context. Computes only; writing is the caller's.
+/// batches of one length bucket, long files in windows with context. Computes only; writing is the caller's.
 pub struct ClipEncoder<'a, A, D, S, Q> {
     codec: &'a XCodec<A, D, S, Q>,
     bandwidth: f64,
@@ -135,20 +136,46 @@ impl<'a, A: AcousticEncoder + Sync, D: AcousticDecoder, S: SemanticTeacher, Q: Q
         Tensor::from_data(TensorData::new(batch, [rows, 1, len]), &self.device)
     }
 
-    /// Whole files of one length (prepared), encoded as one batch: each row's codes exactly as if alone.
-    pub fn encode_batch(&self, rows: &[&[f32]]) -> Result<Vec<FileCodes>> {
-        let Some(len) = rows.first().map(|r| r.len()) else { return Ok(Vec::new()) };
-        if rows.iter().any(|r| r.len() != len) {
-            return Err(XcodecError::Input("a batch holds files of one length".into()));
+    /// The length a whole clip of `samples` samples is zero-padded to before it is encoded, its bucket: whole
+    /// frames, at least two, rounded up to a sixteenth of the next power of two of its frames (at most 12.5 %
+    /// padding). Clips of one bucket batch together exactly; a clip shorter than a frame is its own bucket.
+    pub fn bucket(&self, samples: usize) -> usize {
+        let hop = self.codec.hop_length();
+        if samples < hop {
+            return samples;
         }
-        let flat: Vec<f32> = rows.iter().flat_map(|r| r.iter().copied()).collect();
-        let codes = self.codec.encode(self.tensor(flat, rows.len()), self.bandwidth)?;
-        let [_, n_q, frames] = codes.dims();
-        let values = super::values::<i64>(codes.into_data())?;
-        Ok(values
-            .chunks(n_q * frames)
-            .map(|v| FileCodes { n_q, frames, values: v.to_vec(), num_samples: len })
-            .collect())
+        let frames = samples.div_ceil(hop).max(2);
+        let quantum = (frames.next_power_of_two() / 16).max(1);
+        frames.div_ceil(quantum) * quantum * hop
+    }
+
+    /// Whole files (prepared) of any lengths, each padded to its [`Self::bucket`] and encoded in one batch
+    /// per bucket, masked: each row's codes exactly what it gets alone, in any batch.
+    pub fn encode_batch(&self, rows: &[&[f32]]) -> Result<Vec<FileCodes>> {
+        let mut buckets: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (i, row) in rows.iter().enumerate() {
+            buckets.entry(self.bucket(row.len())).or_default().push(i);
+        }
+        let mut out = vec![None; rows.len()];
+        for (width, members) in buckets {
+            let mut flat = vec![0f32; width * members.len()];
+            for (k, &i) in members.iter().enumerate() {
+                flat[k * width..k * width + rows[i].len()].copy_from_slice(rows[i]);
+            }
+            let lengths: Vec<usize> = members.iter().map(|&i| rows[i].len()).collect();
+            let (codes, frames) =
+                self.codec.encode_masked(self.tensor(flat, members.len()), &lengths, self.bandwidth)?;
+            let [_, n_q, steps] = codes.dims();
+            let values = super::values::<i64>(codes.into_data())?;
+            for ((&i, row), (&frames, &len)) in
+                members.iter().zip(values.chunks(n_q * steps)).zip(frames.iter().zip(&lengths))
+            {
+                let frames = frames.min(steps);
+                let values = row.chunks(steps).flat_map(|q| q[..frames].iter().copied()).collect();
+                out[i] = Some(FileCodes { n_q, frames, values, num_samples: len });
+            }
+        }
+        Ok(out.into_iter().map(|codes| codes.expect("every row is in a bucket")).collect())
     }
 
     /// A long file (`input` names it in errors): windows of `window` frames computed with `context` frames on
@@ -226,7 +253,7 @@ pub fn encode_files<A: AcousticEncoder + Sync, D: AcousticDecoder, S: SemanticTe
     let run = Run { enc, opts };
     let max_whole = run.enc.max_whole();
     let mut outcomes: Vec<Option<Outcome>> = jobs.iter().map(|_| None).collect();
-    // Whole files waiting for a batch, by length.
+    // Whole files waiting for a batch, by length bucket.
     let mut pending: BTreeMap<usize, Vec<(usize, Vec<f32>)>> = BTreeMap::new();
     for (i, job) in jobs.iter().enumerate() {
         if opts.skip_existing && job.output.is_file() {
@@ -261,11 +288,11 @@ pub fn encode_files<A: AcousticEncoder + Sync, D: AcousticDecoder, S: SemanticTe
                         continue;
                     }
                 };
-                let len = samples.len();
-                let group = pending.entry(len).or_default();
+                let bucket = run.enc.bucket(samples.len());
+                let group = pending.entry(bucket).or_default();
                 group.push((i, samples));
                 if group.len() >= opts.batch_size.max(1) {
-                    let group = pending.remove(&len).expect("just filled");
+                    let group = pending.remove(&bucket).expect("just filled");
                     run.encode_batch(jobs, group, &mut outcomes, on_event);
                 }
             }
@@ -325,7 +352,7 @@ impl<A: AcousticEncoder + Sync, D: AcousticDecoder, S: SemanticTeacher, Q: Quant
         }
     }
 
-    /// Whole files of one length, encoded as one batch (each exactly as if alone).
+    /// Whole files of one length bucket, encoded as one batch (each exactly as if alone).
     fn encode_batch(
         &self,
         jobs: &[Job],
