@@ -103,7 +103,7 @@ pub fn run<P: ExtraParts>(args: &EvalArgs) -> anyhow::Result<()> {
         bail!("no file could be evaluated ({failed} failed); see the lines above");
     }
     report.write(&args.output)?;
-    print!("{}", report.to_markdown());
+    crate::out::text(&report.to_markdown())?;
     let out = args.output.display();
     eprintln!("wrote {out}.json, {out}.csv, {out}.md ({} rows, {failed} files skipped)", report.rows.len());
     if failed > 0 {

@@ -3,6 +3,7 @@
 
 use crate::ModelArgs;
 use crate::live::{self, AudioFormat, StreamArgs};
+use crate::out::say;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -10,7 +11,7 @@ use std::time::Instant;
 use xcodec_builtin::{ExtraParts, LoadedModel};
 use xcodec_core::audio::SampleFormat;
 use xcodec_core::codes::CodesFormat;
-use xcodec_core::pipeline::{self, DecodeOptions, EncodeOptions, Event, Outcome, Report};
+use xcodec_core::pipeline::{self, DecodeOptions, EncodeOptions, Event, Existing, Outcome, Report};
 
 /// `xcodec encode`.
 #[derive(clap::Args)]
@@ -21,16 +22,16 @@ pub struct EncodeArgs {
     #[command(flatten)]
     pub source: ModelArgs,
     /// Bandwidth in kbps (default: the model's highest).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::positive)]
     pub bandwidth: Option<f64>,
     /// Codes file format.
     #[arg(long, value_enum, default_value = "npy")]
     pub format: Format,
     /// Files encoded together (any lengths: padded to a length bucket and masked, codes as if alone).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = crate::args::at_least_one)]
     pub batch_size: usize,
     /// Multiply the samples by this before encoding.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = crate::args::finite_f32)]
     pub gain: f32,
     /// With --stream: the input's format (raw mono PCM at the model's rate, or a WAV at the model's rate).
     #[arg(long, value_enum, default_value = "wav", requires = "stream")]
@@ -48,14 +49,17 @@ pub struct EncodeArgs {
 #[derive(clap::Args)]
 pub struct JobArgs {
     /// Seconds each window of a long file keeps (files up to window + 2 x context run whole).
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(long, default_value_t = 30.0, value_parser = crate::args::positive)]
     pub window_seconds: f64,
     /// Seconds of context computed around each window and thrown away.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = 2.0, value_parser = crate::args::non_negative)]
     pub context_seconds: f64,
-    /// Leave inputs whose output already exists (resume an interrupted run).
-    #[arg(long)]
+    /// Leave inputs whose output already exists and is complete (resume an interrupted run).
+    #[arg(long, conflicts_with = "overwrite")]
     pub skip_existing: bool,
+    /// Replace outputs that exist already (by default a run that would replace a file is refused).
+    #[arg(long)]
+    pub overwrite: bool,
     /// Output directory (a directory input's tree is mirrored under it; default `.`). With --stream: the output
     /// file, `-` for stdout (the default).
     #[arg(short = 'o', long = "output")]
@@ -63,6 +67,22 @@ pub struct JobArgs {
 }
 
 impl JobArgs {
+    /// `--skip-existing` / `--overwrite`.
+    fn existing(&self) -> Existing {
+        match (self.skip_existing, self.overwrite) {
+            (true, _) => Existing::Skip,
+            (_, true) => Existing::Overwrite,
+            _ => Existing::Refuse,
+        }
+    }
+
+    /// The jobs of a files run, checked against the files already there.
+    fn plan(&self, inputs: &[String], extensions: &[&str], out_ext: &str) -> anyhow::Result<Vec<pipeline::Job>> {
+        let jobs = pipeline::plan(inputs, extensions, &self.output_dir(), out_ext)?;
+        pipeline::check_outputs(&jobs, self.existing())?;
+        Ok(jobs)
+    }
+
     /// The output directory of a files job.
     fn output_dir(&self) -> PathBuf {
         self.output.clone().unwrap_or_else(|| PathBuf::from("."))
@@ -76,7 +96,7 @@ impl JobArgs {
         bandwidth: Option<f64>,
         stream: &'a StreamArgs,
     ) -> live::StreamJob<'a> {
-        live::StreamJob { inputs, format, bandwidth, stream, output: self.output.as_deref() }
+        live::StreamJob { inputs, format, bandwidth, stream, output: self.output.as_deref(), overwrite: self.overwrite }
     }
 }
 
@@ -93,7 +113,7 @@ pub struct DecodeArgs {
     pub sample_format: WavFormat,
     /// With --stream: bandwidth in kbps the codes were encoded at (default: the model's highest); sets the
     /// codebooks per frame.
-    #[arg(long, requires = "stream")]
+    #[arg(long, requires = "stream", value_parser = crate::args::positive)]
     pub bandwidth: Option<f64>,
     /// With --stream: the output's format (raw mono PCM, or a WAV whose samples --sample-format sets).
     #[arg(long, value_enum, default_value = "wav", requires = "stream")]
@@ -135,7 +155,7 @@ pub fn encode<P: ExtraParts>(model: &LoadedModel<P>, args: &EncodeArgs) -> anyho
         Format::Npy => CodesFormat::Npy,
         Format::Safetensors => CodesFormat::Safetensors,
     };
-    let jobs = pipeline::plan(&args.inputs, pipeline::AUDIO_EXTENSIONS, &args.job.output_dir(), format.extension())?;
+    let jobs = args.job.plan(&args.inputs, pipeline::AUDIO_EXTENSIONS, format.extension())?;
     let opts = EncodeOptions {
         bandwidth_kbps: args.bandwidth,
         format,
@@ -161,7 +181,7 @@ pub fn decode<P: ExtraParts>(model: &LoadedModel<P>, args: &DecodeArgs) -> anyho
         let job = args.job.streamed(&args.inputs, args.output_format, args.bandwidth, &args.stream);
         return live::decode(model, job, sample_format);
     }
-    let jobs = pipeline::plan(&args.inputs, pipeline::CODES_EXTENSIONS, &args.job.output_dir(), "wav")?;
+    let jobs = args.job.plan(&args.inputs, pipeline::CODES_EXTENSIONS, "wav")?;
     let opts = DecodeOptions {
         sample_format,
         window_seconds: args.job.window_seconds,
@@ -179,6 +199,7 @@ pub(crate) struct Progress {
     started: Instant,
     audio_seconds: f64,
     verb: &'static str,
+    files: usize,
 }
 
 impl Progress {
@@ -192,7 +213,7 @@ impl Progress {
             ProgressStyle::with_template("{bar:30} {pos}/{len} files {msg} [{elapsed_precise} < {eta}]")
                 .expect("valid template"),
         );
-        Self { bar, started: Instant::now(), audio_seconds: 0.0, verb }
+        Self { bar, started: Instant::now(), audio_seconds: 0.0, verb, files }
     }
 
     pub(crate) fn event(&mut self, event: Event) {
@@ -207,7 +228,8 @@ impl Progress {
                 self.bar.inc(1);
                 match outcome {
                     // One line per failure, above the bar.
-                    Outcome::Failed(reason) => self.bar.suspend(|| eprintln!("xcodec: {reason}")),
+                    // A run of one file says its failure once, as the command's error.
+                    Outcome::Failed(reason) if self.files > 1 => self.bar.suspend(|| eprintln!("xcodec: {reason}")),
                     Outcome::Done { clipped, .. } if *clipped > 0 => self.bar.suspend(|| {
                         eprintln!(
                             "xcodec: {}: {clipped} samples clipped to [-1, 1] (use --sample-format f32 to keep them)",
@@ -229,13 +251,16 @@ impl Progress {
         let failed = count(|o| matches!(o, Outcome::Failed(_)));
         let seconds = self.started.elapsed().as_secs_f64();
         let rtf = self.audio_seconds / seconds.max(1e-9);
-        println!(
+        say!(
             "{} {done} files ({:.1} s of audio in {seconds:.1} s, {rtf:.1}x real time = {rtf:.1} h of audio per hour){}{}",
             self.verb,
             self.audio_seconds,
             if skipped > 0 { format!(", {skipped} skipped") } else { String::new() },
             if failed > 0 { format!(", {failed} failed") } else { String::new() },
-        );
+        )?;
+        if let [(_, Outcome::Failed(reason))] = report.as_slice() {
+            anyhow::bail!("{reason}");
+        }
         if failed > 0 {
             anyhow::bail!("{failed} of {} files failed", report.len());
         }

@@ -3,18 +3,22 @@
 //! `xcodec` binary is [`run`] with the built-in parts; a crate with parts of its own makes its own binary
 //! with `xcodec_cli::run::<MyParts>()` (see `examples/custom-codec`).
 
+mod args;
 mod eval;
 mod heap;
 mod info;
 mod jobs;
 mod list;
 mod live;
+mod out;
 mod ranks;
 mod tokenize;
 mod train;
 
+use crate::out::say;
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use xcodec_builtin::{ExtraParts, Models, Parts};
 use xcodec_core::{CodecConfig, XcodecError};
@@ -57,6 +61,9 @@ enum Command {
         /// Keep only what decoding needs (quantizer, fc_post2, acoustic decoder): a small decode-only model.
         #[arg(long)]
         decoder_only: bool,
+        /// Replace a model already in the output directory (never the one being converted).
+        #[arg(long)]
+        overwrite: bool,
         /// Output directory.
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
@@ -104,12 +111,16 @@ struct BuildArgs {
     /// Seed of the initial weights.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Replace a model already in the output directory.
+    #[arg(long)]
+    overwrite: bool,
     /// Output directory.
     #[arg(short = 'o', long = "output")]
     output: PathBuf,
 }
 
 fn build<P: ExtraParts>(args: &BuildArgs) -> anyhow::Result<()> {
+    check_model_output(&args.output, args.init_acoustic.as_deref(), args.overwrite)?;
     let device = xcodec_core::device::parse("cpu")?;
     let source = match &args.init_acoustic {
         Some(model) => Some(Models::<P>::load(model, None, Parts::All, &device)?),
@@ -149,14 +160,14 @@ fn build<P: ExtraParts>(args: &BuildArgs) -> anyhow::Result<()> {
     }
     let params: usize = codec.parameter_counts().iter().map(|(_, n)| n).sum();
     let init = source.map(|s| format!(", acoustic weights from {}", s.source)).unwrap_or_default();
-    println!(
+    say!(
         "built {} + {} + {} ({:.1} M parameters{init}) -> {}",
         cfg.acoustic.name,
         cfg.semantic.name,
         cfg.quantizer.name,
         params as f64 / 1e6,
         args.output.display()
-    );
+    )?;
     Ok(())
 }
 
@@ -166,8 +177,7 @@ fn dispatch<P: ExtraParts>(cli: Cli) -> anyhow::Result<()> {
         Command::Build(args) => build::<P>(&args),
         Command::Info { model, source } => {
             let loaded = load::<P>(&model, &source, Parts::All)?;
-            info::print(&loaded);
-            Ok(())
+            info::print(&loaded)
         }
         Command::Encode(args) => {
             let loaded = load::<P>(&args.model, &args.source, Parts::EncoderOnly)?;
@@ -181,22 +191,44 @@ fn dispatch<P: ExtraParts>(cli: Cli) -> anyhow::Result<()> {
             let loaded = load::<P>(&args.model, &args.source, Parts::EncoderOnly)?;
             tokenize::run(&loaded, &args)
         }
-        Command::Convert { model, source, decoder_only, output } => {
+        Command::Convert { model, source, decoder_only, overwrite, output } => {
+            check_model_output(&output, Some(&model), overwrite)?;
             let parts = if decoder_only { Parts::DecoderOnly } else { Parts::All };
             let mut loaded = load::<P>(&model, &source, parts)?;
             loaded.config.decoder_only = decoder_only;
             xcodec_builtin::save_model_dir(&output, &loaded.config, &loaded.codec)?;
-            println!(
+            say!(
                 "converted {} -> {}{}",
                 loaded.source,
                 output.display(),
                 if decoder_only { " (decoder only)" } else { "" }
-            );
+            )?;
             Ok(())
         }
         Command::Train(args) => train::run::<P>(&args),
         Command::Eval(args) => eval::run::<P>(&args),
     }
+}
+
+/// Refuses to write a model into `output` when that would replace the model being read (`source`, always)
+/// or, unless `overwrite`, a model already there; one line with the fix.
+fn check_model_output(output: &Path, source: Option<&str>, overwrite: bool) -> anyhow::Result<()> {
+    let model_there =
+        output.join(xcodec_builtin::CONFIG_FILE).exists() || output.join(xcodec_builtin::WEIGHTS_FILE).exists();
+    if !model_there {
+        return Ok(());
+    }
+    let canon = |p: &Path| p.canonicalize().ok();
+    if let Some(src) = source.map(Path::new) {
+        let src_dir = if src.is_file() { src.parent().unwrap_or(src) } else { src };
+        if canon(src_dir).is_some() && canon(src_dir) == canon(output) {
+            anyhow::bail!("{}: is the model being read and would be replaced; pass another -o", output.display());
+        }
+    }
+    if !overwrite {
+        anyhow::bail!("{}: holds a model already; pass --overwrite to replace it, or another -o", output.display());
+    }
+    Ok(())
 }
 
 fn load<P: ExtraParts>(
@@ -228,7 +260,8 @@ pub fn run<P: ExtraParts>() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // One line per failure; a wrong name is a usage error (exit 2), anything else exit 1.
-            eprintln!("xcodec: {err}");
+            // stderr itself may be closed: then the exit code alone tells.
+            let _ = writeln!(std::io::stderr(), "xcodec: {err}");
             match core_error(&err) {
                 Some(XcodecError::UnknownPart { .. }) => ExitCode::from(2),
                 _ => ExitCode::FAILURE,

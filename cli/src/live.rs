@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::Instant;
 use xcodec_builtin::{ExtraParts, LoadedModel};
 use xcodec_core::audio::{AudioInput, PcmFormat, PcmSink, SampleFormat, WavStream};
+use xcodec_core::io::TempFile;
 use xcodec_core::pipeline::live::{
     StreamOptions, StreamReport, check_decode_stream, check_encode_stream, decode_stream, encode_stream,
 };
@@ -23,7 +24,7 @@ pub struct StreamArgs {
     #[arg(long)]
     pub stream: bool,
     /// With --stream: frames per chunk (each chunk is processed and written once it is whole).
-    #[arg(long, default_value_t = 10, requires = "stream")]
+    #[arg(long, default_value_t = 10, requires = "stream", value_parser = crate::args::at_least_one)]
     pub chunk_frames: usize,
 }
 
@@ -54,15 +55,63 @@ fn open_input(name: &str) -> anyhow::Result<Box<dyn Read>> {
     })
 }
 
-/// The output named by `-o` (stdout when absent or `-`).
-fn open_output(output: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
-    Ok(match output {
-        None => Box::new(std::io::stdout().lock()),
-        Some(p) if p == Path::new("-") => Box::new(std::io::stdout().lock()),
-        Some(p) => {
-            Box::new(BufWriter::new(File::create(p).with_context(|| format!("{}: cannot be created", p.display()))?))
+/// A stream's output: stdout, or a file written through a temp file beside it and renamed into place only
+/// once the stream ended well, so a failed or killed run leaves no partial file at the final path (raw codes
+/// have no header: a cut file would look complete).
+enum Output {
+    Stdout(std::io::StdoutLock<'static>),
+    File { writer: BufWriter<File>, temp: TempFile, path: std::path::PathBuf },
+}
+
+impl Output {
+    /// The output named by `-o` (stdout when absent or `-`); an existing file is refused unless `overwrite`,
+    /// and the input is never the output.
+    fn open(output: Option<&Path>, input: &str, overwrite: bool) -> anyhow::Result<Self> {
+        let path = match output {
+            None => return Ok(Self::Stdout(std::io::stdout().lock())),
+            Some(p) if p == Path::new("-") => return Ok(Self::Stdout(std::io::stdout().lock())),
+            Some(p) => p,
+        };
+        let same = |a: &Path| a.canonicalize().ok();
+        if input != "-" && same(path).is_some() && same(path) == same(Path::new(input)) {
+            bail!("{}: is the input of this stream; pass another -o", path.display());
         }
-    })
+        if path.exists() && !overwrite {
+            bail!("{}: exists already; pass --overwrite to replace it, or another -o", path.display());
+        }
+        let temp = TempFile::beside(path)?;
+        let writer =
+            BufWriter::new(temp.file.try_clone().with_context(|| format!("{}: cannot be written", path.display()))?);
+        Ok(Self::File { writer, temp, path: path.to_path_buf() })
+    }
+
+    /// Flushes; a file is renamed into place.
+    fn finish(self) -> anyhow::Result<()> {
+        match self {
+            Self::Stdout(mut out) => Ok(out.flush()?),
+            Self::File { mut writer, temp, path } => {
+                writer.flush().with_context(|| format!("{}: cannot be written", path.display()))?;
+                drop(writer);
+                Ok(temp.persist(&path)?)
+            }
+        }
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Stdout(out) => out.write(buf),
+            Self::File { writer, .. } => writer.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Stdout(out) => out.flush(),
+            Self::File { writer, .. } => writer.flush(),
+        }
+    }
 }
 
 fn options(bandwidth_kbps: Option<f64>, args: &StreamArgs) -> StreamOptions {
@@ -92,6 +141,8 @@ pub struct StreamJob<'a> {
     pub stream: &'a StreamArgs,
     /// `-o`.
     pub output: Option<&'a Path>,
+    /// `--overwrite`: an existing `-o` file may be replaced.
+    pub overwrite: bool,
 }
 
 /// `xcodec encode --stream`; `gain` is `--gain`, refused unless 1.
@@ -108,9 +159,9 @@ pub fn encode<P: ExtraParts>(model: &LoadedModel<P>, job: StreamJob, gain: f32) 
     let opts = options(job.bandwidth, job.stream);
     check_encode_stream(&model.codec, &opts)?;
     let started = Instant::now();
-    let mut output = open_output(job.output)?;
+    let mut output = Output::open(job.output, input, job.overwrite)?;
     let report = encode_stream(&model.codec, open_input(input)?, kind, &mut output, &opts)?;
-    output.flush()?;
+    output.finish()?;
     summary("encoded", model, &report, started);
     Ok(())
 }
@@ -123,7 +174,8 @@ pub fn decode<P: ExtraParts>(
 ) -> anyhow::Result<()> {
     let opts = options(job.bandwidth, job.stream);
     check_decode_stream(&model.codec, &opts)?;
-    let input = open_input(single(job.inputs)?)?;
+    let name = single(job.inputs)?;
+    let input = open_input(name)?;
     let (codec, rate) = (&model.codec, model.codec.sample_rate_hz);
     let to_stdout = job.output.is_none_or(|p| p == Path::new("-"));
     let started = Instant::now();
@@ -131,20 +183,24 @@ pub fn decode<P: ExtraParts>(
         // A WAV file: written through a temp file, its header completed at the end.
         (AudioFormat::Wav, format) if !to_stdout => {
             let path = job.output.expect("a path when not stdout");
+            drop(Output::open(Some(path), name, job.overwrite)?); // the same checks; WavStream has its own temp file
             let mut wav = WavStream::create(path, rate, format)?;
             let report = decode_stream(codec, input, &mut wav, &opts)?;
             (report, wav.finish()?.clipped)
         }
         (wanted, format) => {
-            let out = open_output(job.output)?;
+            let mut out = Output::open(job.output, name, job.overwrite)?;
             let mut sink = match wanted {
-                AudioFormat::Wav if format == SampleFormat::F32 => PcmSink::wav(out, PcmFormat::F32le, rate)?,
-                AudioFormat::Wav => PcmSink::wav(out, PcmFormat::S16le, rate)?,
-                AudioFormat::S16le => PcmSink::raw(out, PcmFormat::S16le),
-                AudioFormat::F32le => PcmSink::raw(out, PcmFormat::F32le),
+                AudioFormat::Wav if format == SampleFormat::F32 => PcmSink::wav(&mut out, PcmFormat::F32le, rate)?,
+                AudioFormat::Wav => PcmSink::wav(&mut out, PcmFormat::S16le, rate)?,
+                AudioFormat::S16le => PcmSink::raw(&mut out, PcmFormat::S16le),
+                AudioFormat::F32le => PcmSink::raw(&mut out, PcmFormat::F32le),
             };
             let report = decode_stream(codec, input, &mut sink, &opts)?;
-            (report, sink.clipped())
+            let clipped = sink.clipped();
+            drop(sink);
+            out.finish()?;
+            (report, clipped)
         }
     };
     summary("decoded", model, &report, started);

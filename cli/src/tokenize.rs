@@ -3,6 +3,7 @@
 //! `--format npy`, `encode`'s pipeline over this shard's files.
 
 use crate::ModelArgs;
+use crate::out::say;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -21,32 +22,32 @@ pub struct TokenizeArgs {
     #[command(flatten)]
     pub source: ModelArgs,
     /// Bandwidth in kbps (default: the model's highest).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::positive)]
     pub bandwidth: Option<f64>,
     /// Seconds of audio per batch (files of one length bucket are encoded together up to this much).
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = 60.0, value_parser = crate::args::positive)]
     pub batch_seconds: f64,
     /// This process's share, I/N: the inputs at positions I, I+N, ... of the sorted list (default: from
     /// SLURM or MPI when launched by them, else all).
     #[arg(long)]
     pub shard: Option<String>,
     /// Threads decoding audio ahead of the model.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = crate::args::at_least_one)]
     pub workers: usize,
     /// Files per Parquet part (each part is written once complete; a killed run redoes at most one).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = crate::args::at_least_one)]
     pub rows_per_part: usize,
     /// Output: Parquet parts, or one .npy per input (mirroring the input paths under the output).
     #[arg(long, value_enum, default_value = "parquet")]
     pub format: DatasetFormat,
     /// Multiply the samples by this before encoding.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = crate::args::finite_f32)]
     pub gain: f32,
     /// Seconds each window of a long file keeps (as `encode`).
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(long, default_value_t = 30.0, value_parser = crate::args::positive)]
     pub window_seconds: f64,
     /// Seconds of context computed around each window (as `encode`).
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = 2.0, value_parser = crate::args::non_negative)]
     pub context_seconds: f64,
     /// The dataset directory (created; rerun with the same arguments to resume).
     #[arg(short = 'o', long = "output")]
@@ -101,7 +102,7 @@ pub fn run<P: ExtraParts>(model: &LoadedModel<P>, args: &TokenizeArgs) -> anyhow
 fn report(s: &Summary, shard: Shard, out: &Path) -> anyhow::Result<()> {
     let hours = s.audio_seconds / 3600.0;
     let per_hour = s.audio_seconds / s.elapsed_seconds.max(1e-9);
-    println!(
+    say!(
         "tokenized {} files{} ({hours:.3} h of audio in {:.1} s: {per_hour:.0} h/h, {:.0} codes/s) into {}{}{}",
         s.encoded,
         if shard.count > 1 { format!(" of shard {shard}") } else { String::new() },
@@ -110,7 +111,7 @@ fn report(s: &Summary, shard: Shard, out: &Path) -> anyhow::Result<()> {
         out.display(),
         if s.resumed > 0 { format!(", {} already done", s.resumed) } else { String::new() },
         if s.failed > 0 { format!(", {} failed (see {})", s.failed, s.errors_file.display()) } else { String::new() },
-    );
+    )?;
     if s.failed > 0 {
         anyhow::bail!("{} of {} files failed; their reasons are in {}", s.failed, s.files, s.errors_file.display());
     }

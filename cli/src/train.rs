@@ -1,5 +1,6 @@
 //! `xcodec train`: argument handling and progress for the trainer library.
 
+use crate::out::say;
 use crate::ranks::Ranks;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -38,6 +39,23 @@ pub struct TrainArgs {
     output: PathBuf,
 }
 
+/// A new run writes its resolved config to `-o/train.toml`: refused when that is the config being read (the
+/// user's own file, comments and all, would be replaced).
+fn refuse_replacing_the_config(args: &TrainArgs) -> anyhow::Result<()> {
+    let read = args.config.clone().or_else(|| args.model.as_ref().map(|m| m.join(RUN_CONFIG)));
+    let written = args.output.join(RUN_CONFIG);
+    let same = read.and_then(|r| r.canonicalize().ok()).is_some_and(|r| written.canonicalize().ok() == Some(r));
+    if same {
+        anyhow::bail!(
+            "{}: is the config this run reads and would be replaced by the run's own; copy it out of -o \
+             (e.g. cp {} my-train.toml and pass --config my-train.toml) or choose another -o",
+            written.display(),
+            written.display()
+        );
+    }
+    Ok(())
+}
+
 /// Runs `xcodec train`.
 pub fn run<P: ExtraParts>(args: &TrainArgs) -> anyhow::Result<()> {
     let mut sets = args.sets.clone();
@@ -60,6 +78,7 @@ pub fn run<P: ExtraParts>(args: &TrainArgs) -> anyhow::Result<()> {
         }
         TrainConfig::load(&path)?
     } else {
+        refuse_replacing_the_config(args)?;
         match (&args.config, &args.model) {
             (Some(path), _) => TrainConfig::load(path)?,
             (None, Some(dir)) if dir.join(RUN_CONFIG).is_file() => TrainConfig::load(&dir.join(RUN_CONFIG))?,
@@ -97,7 +116,7 @@ pub fn run<P: ExtraParts>(args: &TrainArgs) -> anyhow::Result<()> {
     };
     bar.finish_and_clear();
     if ranks.is_root() {
-        println!("trained {} steps -> {}", summary.steps, summary.checkpoint.display());
+        say!("trained {} steps -> {}", summary.steps, summary.checkpoint.display())?;
     }
     Ok(())
 }

@@ -372,20 +372,12 @@ fn check_options(opts: &TokenizeOptions) -> Result<()> {
 
 /// Holds the shard's lock file for the run: a second run writing the same shard of the same dataset stops.
 fn lock(out: &Path, shard: Shard) -> Result<std::fs::File> {
-    let path = out.join(format!(".lock-{}", shard.tag()));
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| DatasetError::Output(format!("{}: cannot create the lock file: {e}", path.display())))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(_) => Err(DatasetError::Output(format!(
+    xcodec_core::io::try_lock(&out.join(format!(".lock-{}", shard.tag())))?.ok_or_else(|| {
+        DatasetError::Output(format!(
             "{}: another tokenize is writing shard {shard} of this dataset; wait for it or pass another -o",
             out.display()
-        ))),
-    }
+        ))
+    })
 }
 
 /// The settings a dataset's parts depend on, stored beside them: a rerun with other settings is refused

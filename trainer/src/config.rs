@@ -198,7 +198,7 @@ impl TrainConfig {
         if t.keep_checkpoints == 0 {
             return bad("train.keep_checkpoints must be at least 1 (resuming needs one)");
         }
-        let positive = |v: f64| v > 0.0; // false for NaN too
+        let positive = |v: f64| v.is_finite() && v > 0.0; // false for NaN and inf too
         let in_range = positive(t.learning_rate) && positive(t.lr_decay) && t.lr_decay <= 1.0;
         if !in_range || t.lr_decay_every == 0 {
             return bad("train.learning_rate must be > 0, train.lr_decay in (0, 1] and train.lr_decay_every >= 1");

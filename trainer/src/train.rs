@@ -216,6 +216,8 @@ pub fn train<P: ExtraParts>(opts: TrainOptions, on_event: &mut dyn FnMut(Event))
     let first = Replica { device: main.clone(), codec, disc, optim_g, optim_d };
     let mut replicas = Replicas::new(first, &devices[1..], device_reduce);
     let mut metrics = None;
+    // One run a directory: a second `train` into the same -o stops here instead of replacing the first's files.
+    let _lock = if root { Some(lock_run_dir(&run_dir)?) } else { None };
     if root {
         let mut run_cfg = cfg.clone();
         run_cfg.codec = Some(codec_cfg.clone());
@@ -482,6 +484,16 @@ fn shard_step<P: ExtraParts>(
         *v *= scale;
     }
     Ok(ShardOutput { generator, discriminators, losses, quantizer_input: out.quantizer_input })
+}
+
+/// The run directory's lock, held for the run (created with the directory; released on any exit).
+fn lock_run_dir(run_dir: &Path) -> Result<std::fs::File> {
+    xcodec_core::io::try_lock(&run_dir.join(".lock"))?.ok_or_else(|| {
+        TrainError::run_dir(
+            run_dir,
+            "is used by another training run right now; wait for it to end or choose another -o",
+        )
+    })
 }
 
 /// Float parameters that train (teacher and codebooks excluded).

@@ -256,14 +256,16 @@ where
         self.semantic_teacher.hidden_size() == 0 && self.acoustic_encoder.is_causal()
     }
 
-    /// The codes of the joint vectors `[batch, hidden, frames]`, `[batch, n_q, frames]`.
-    fn quantize(&self, joint: Tensor<3>, n_q: usize) -> Tensor<3, Int> {
+    /// The codes of the joint vectors `[batch, hidden, frames]`, `[batch, n_q, frames]`; a non-finite
+    /// vector is refused (it would quantize to code 0, a silently wrong result).
+    fn quantize(&self, joint: Tensor<3>, n_q: usize) -> Result<Tensor<3, Int>> {
+        crate::finite::check_input(&joint, "the quantizer's input")?;
         let codes = if self.streams_encoding() {
             self.quantizer.encode_exact(joint, n_q)
         } else {
             self.quantizer.encode(joint, n_q)
         };
-        codes.swap_dims(0, 1)
+        Ok(codes.swap_dims(0, 1))
     }
 
     /// `audio [batch, 1, samples]` -> codes `[batch, n_q, frames]` at an offered bandwidth.
@@ -301,7 +303,7 @@ where
         });
         let acoustic =
             acoustic.map_err(|_| XcodecError::Input("the acoustic encoder failed (see the message above)".into()))?;
-        Ok(self.quantize(self.joint_of(acoustic, teacher), n_q))
+        self.quantize(self.joint_of(acoustic, teacher), n_q)
     }
 
     /// [`Self::encode`] of clips of different lengths in one batch: `audio [batch, 1, samples]`, row `i` its
@@ -358,7 +360,8 @@ where
         let joint = concat_latents(acoustic, semantic);
         // Frame-wise layers and the quantizer row by row: a matrix product's blocking may depend on its row
         // count, so a batch must not change it.
-        let codes = (0..batch).map(|i| self.quantize(self.prior(joint.clone().narrow(0, i, 1)), n_q)).collect();
+        let codes =
+            (0..batch).map(|i| self.quantize(self.prior(joint.clone().narrow(0, i, 1)), n_q)).collect::<Result<_>>()?;
         Ok((Tensor::cat(codes, 0), lengths.iter().map(|&len| self.output_frames(len)).collect()))
     }
 
@@ -446,7 +449,7 @@ where
         let latent = self.acoustic_encoder.encode_step(chunk, &mut stream.encoder)?;
         stream.frames_encoded += frames as u64;
         // What `encode` does without a teacher and without padding.
-        Ok(self.quantize(self.joint_of(latent, None), n_q))
+        self.quantize(self.joint_of(latent, None), n_q)
     }
 
     /// Decodes the next chunk of a stream: codes `[batch, n_q, k]` -> audio `[batch, 1, k * hop]`, the samples

@@ -76,6 +76,27 @@ impl Drop for TempFile {
     }
 }
 
+/// Takes an exclusive lock on `path` (created, with its directory, if missing) for as long as the returned file
+/// lives; the OS releases it on any exit, `kill -9` included. `Ok(None)` when another process holds it.
+pub fn try_lock(path: &Path) -> Result<Option<File>> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(|e| {
+            XcodecError::io(dir, "cannot create the directory", "check the path and its permissions", e)
+        })?;
+    }
+    let file =
+        OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(|e| {
+            XcodecError::io(path, "cannot create the lock file", "check the directory's permissions", e)
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(fs::TryLockError::WouldBlock) => Ok(None),
+        Err(fs::TryLockError::Error(e)) => {
+            Err(XcodecError::io(path, "cannot be locked", "put the directory on a filesystem with locks", e))
+        }
+    }
+}
+
 /// A file name to suggest in place of `target`: `out` with its extension (`out.wav` when it has none).
 fn example(target: &Path) -> String {
     format!("out.{}", target.extension().and_then(|e| e.to_str()).unwrap_or("wav"))

@@ -15,6 +15,7 @@ pub mod composite;
 pub mod config;
 pub mod device;
 pub mod error;
+pub mod finite;
 pub mod io;
 pub mod nn;
 pub mod pipeline;

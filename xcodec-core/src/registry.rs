@@ -66,7 +66,8 @@ pub fn find(role: Role, name: &str) -> Result<&'static PartEntry> {
     }
     let closest = candidates
         .iter()
-        .map(|e| (similarity(name, e.name), e.name))
+        // Case is compared too loosely to count: `DAC` is `dac`.
+        .map(|e| (similarity(&name.to_lowercase(), e.name), e.name))
         .filter(|(score, _)| *score >= 0.5)
         .max_by(|a, b| a.0.total_cmp(&b.0));
     Err(XcodecError::UnknownPart {

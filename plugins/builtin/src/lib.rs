@@ -23,7 +23,7 @@ pub use init_acoustic::copy_acoustic;
 pub use layout::{
     DAC_KEY_MAP, DESCRIPT_KEY_MAP, ENCODEC_KEY_MAP, HF_KEY_MAP, Layout, load_weights, load_weights_except,
 };
-pub use model_dir::save_model_dir;
+pub use model_dir::{CONFIG_FILE, WEIGHTS_FILE, save_model_dir};
 pub use parts::{AnyAcousticDecoder, AnyAcousticEncoder, AnyQuantizer, AnySemanticTeacher};
 pub use resolve::{DECODER_SIDE, ENCODER_SIDE, LoadedModel, Parts};
 

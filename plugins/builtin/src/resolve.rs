@@ -79,22 +79,33 @@ pub(crate) fn load_model<P: ExtraParts>(
             ).into()),
         };
     }
-    if spec.contains('/') && !spec.starts_with('.') && !spec.starts_with('/') {
-        let files = hub::resolve(spec, &[&["config.json"], &["model.safetensors"]])?;
+    if looks_like_hub_id(spec) {
+        let files = hub::resolve(spec, &[&["config.json"], &["model.safetensors"]]).map_err(|e| {
+            XcodecError::Input(format!("{spec}: no such local file or directory, and as a hub id: {e}"))
+        })?;
         return load_hf(&files[0], &files[1], spec, parts, device);
     }
     Err(XcodecError::file(path, "no such file or directory (nor a hub id like org/name)").into())
 }
 
-fn finish<P: ExtraParts>(config: CodecConfig, codec: Codec<P>, source: String) -> LoadedModel<P> {
-    LoadedModel { config, codec, source }
+/// The loaded model, its weights checked for NaN and infinite values (which would encode to all-zero codes).
+/// `org/name[@rev]`: one slash, no path-like start, and `org` not a local directory (then `models/x` is a
+/// missing path, not a hub id).
+fn looks_like_hub_id(spec: &str) -> bool {
+    let Some((org, name)) = spec.split_once('/') else { return false };
+    !org.is_empty() && !name.is_empty() && !name.contains('/') && !org.starts_with('.') && !Path::new(org).is_dir()
+}
+
+fn finish<P: ExtraParts>(config: CodecConfig, codec: Codec<P>, source: String) -> Result<LoadedModel<P>> {
+    xcodec_core::finite::check_weights(&codec).map_err(|e| XcodecError::Input(format!("{source}: {e}")))?;
+    Ok(LoadedModel { config, codec, source })
 }
 
 fn load_xcodec_dir<P: ExtraParts>(dir: &Path, parts: Parts, device: &Device) -> Result<LoadedModel<P>> {
     let config = CodecConfig::load(dir.join(crate::model_dir::CONFIG_FILE))?;
     let parts = if config.decoder_only { Parts::DecoderOnly } else { parts };
     let codec = load_into(&config, &dir.join(crate::model_dir::WEIGHTS_FILE), Layout::Xcodec, parts, device)?;
-    Ok(finish(config, codec, format!("xcodec model {}", dir.display())))
+    finish(config, codec, format!("xcodec model {}", dir.display()))
 }
 
 fn load_hf<P: ExtraParts>(
@@ -122,7 +133,7 @@ fn load_hf<P: ExtraParts>(
     }
     let codec = load_into(&config, weights, Layout::HuggingFace, parts, device)?;
     check_codebooks_trained(&codec, weights)?;
-    Ok(finish(config, codec, format!("Hugging Face model {spec}")))
+    finish(config, codec, format!("Hugging Face model {spec}"))
 }
 
 /// A plain acoustic codec (transformers `EncodecModel` or `DacModel`, descript's DAC `.pth`): its encoder,
@@ -147,7 +158,7 @@ fn load_acoustic_only<P: ExtraParts>(
     set_identity(&mut codec.fc_prior, device);
     set_identity(&mut codec.fc_post2, device);
     check_codebooks_trained(&codec, weights)?;
-    Ok(finish(config, codec, source))
+    finish(config, codec, source)
 }
 
 /// descript's own DAC `.pth` (`DAC.save`: `{"metadata": {"kwargs"}, "state_dict"}`) as a plain acoustic codec.
@@ -175,7 +186,7 @@ fn load_original<P: ExtraParts>(
     let config = original::codec_config_from_original(&yaml, encoder_width, decoder_width)?;
     let codec = load_into(&config, pth, Layout::Original { n_blocks }, parts, device)?;
     check_codebooks_trained(&codec, pth)?;
-    Ok(finish(config, codec, format!("original X-Codec checkpoint {}", pth.display())))
+    finish(config, codec, format!("original X-Codec checkpoint {}", pth.display()))
 }
 
 /// DAC widths and block count, read off an original checkpoint's tensors (the original code hard-codes

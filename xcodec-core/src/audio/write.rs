@@ -99,6 +99,31 @@ fn check_samples(path: &Path, samples: &[f32], offset: usize) -> Result<()> {
     })
 }
 
+/// Whether the WAV at `path` is whole: its RIFF chunks, walked from the header, end within the file and its
+/// `data` chunk holds all the bytes it declares (a write cut short fails this).
+pub fn wav_is_complete(path: &Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut file) = std::fs::File::open(path) else { return false };
+    let Ok(len) = file.metadata().map(|m| m.len()) else { return false };
+    let mut head = [0u8; 12];
+    if file.read_exact(&mut head).is_err() || &head[0..4] != b"RIFF" || &head[8..12] != b"WAVE" {
+        return false;
+    }
+    let mut at = 12u64;
+    while at + 8 <= len {
+        let mut chunk = [0u8; 8];
+        if file.seek(SeekFrom::Start(at)).is_err() || file.read_exact(&mut chunk).is_err() {
+            return false;
+        }
+        let size = u32::from_le_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]) as u64;
+        if &chunk[0..4] == b"data" {
+            return at + 8 + size <= len;
+        }
+        at += 8 + size + (size & 1);
+    }
+    false
+}
+
 /// `x · 32768` rounded and clipped to the `i16` range (the inverse of reading's `/ 32768`).
 pub fn to_i16(x: f32) -> i16 {
     (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16
@@ -176,6 +201,20 @@ mod tests {
         assert_one_line_error(&msg, "sample 1 is NaN or infinite");
         assert_eq!(fs::read(&path).unwrap(), before);
         assert_eq!(names_in(dir.path()), vec!["keep.wav"]);
+    }
+
+    #[test]
+    fn a_cut_wav_is_not_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("whole.wav");
+        write_wav(&path, &[0.25; 100], 16_000, SampleFormat::Pcm16).unwrap();
+        assert!(wav_is_complete(&path));
+        let bytes = fs::read(&path).unwrap();
+        for cut in [0, 11, 40, bytes.len() - 1] {
+            fs::write(&path, &bytes[..cut]).unwrap();
+            assert!(!wav_is_complete(&path), "cut at {cut}");
+        }
+        assert!(!wav_is_complete(&dir.path().join("missing.wav")));
     }
 
     #[test]

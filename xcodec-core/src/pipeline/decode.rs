@@ -36,7 +36,7 @@ pub fn decode_files<A: AcousticEncoder, D: AcousticDecoder, S: SemanticTeacher, 
 ) -> Report {
     jobs.iter()
         .map(|job| {
-            let outcome = if opts.skip_existing && job.output.is_file() {
+            let outcome = if opts.skip_existing && super::inputs::is_complete(&job.output) {
                 Outcome::Skipped
             } else {
                 decode_one(codec, job, opts, on_event).unwrap_or_else(|e| Outcome::Failed(e.to_string()))
@@ -45,6 +45,48 @@ pub fn decode_files<A: AcousticEncoder, D: AcousticDecoder, S: SemanticTeacher, 
             (job.clone(), outcome)
         })
         .collect()
+}
+
+/// The codes file's own record checked against the model and the codes it holds, so that a file for another
+/// model or a damaged record is refused instead of decoding to audio of the wrong length or speed.
+fn check_meta<A: AcousticEncoder, D: AcousticDecoder, S: SemanticTeacher, Q: Quantizer>(
+    codec: &XCodec<A, D, S, Q>,
+    meta: &crate::codes::CodesMeta,
+    codes: &crate::codes::Codes,
+) -> std::result::Result<(), String> {
+    let (rate, frame_rate, hop) = (codec.sample_rate_hz, codec.frame_rate_hz(), codec.hop_length());
+    let fix = "decode with the model that encoded them, or re-encode";
+    if meta.sample_rate_hz != rate {
+        return Err(format!(
+            "codes are for a {} Hz model but this model runs at {rate} Hz; {fix}",
+            meta.sample_rate_hz
+        ));
+    }
+    if (meta.frame_rate_hz - frame_rate).abs() > 1e-6 * frame_rate {
+        return Err(format!(
+            "codes are at {} frames/s but this model makes {frame_rate} frames/s; {fix}",
+            meta.frame_rate_hz
+        ));
+    }
+    let n_q = codec.codebooks_for_bandwidth(meta.bandwidth_kbps);
+    let offered = codec.target_bandwidths_kbps.iter().any(|b| (b - meta.bandwidth_kbps).abs() < 1e-9);
+    if !offered || n_q != codes.n_q {
+        return Err(format!(
+            "the file says {} kbps but holds {} codebooks a frame ({} kbps gives {n_q} here); {fix}",
+            meta.bandwidth_kbps, codes.n_q, meta.bandwidth_kbps
+        ));
+    }
+    // A clip gives its frames from at most one frame past its end (padding at both ends), so its length
+    // lies within the last two frames' samples.
+    let samples = meta.num_samples as usize;
+    let (least, most) = ((codes.frames.saturating_sub(2) * hop + 1).max(1), codes.frames * hop);
+    if !(least..=most).contains(&samples) {
+        return Err(format!(
+            "the file says {samples} samples but {} frames come from {least} to {most}; the file is damaged, re-encode",
+            codes.frames
+        ));
+    }
+    Ok(())
 }
 
 fn decode_one<A: AcousticEncoder, D: AcousticDecoder, S: SemanticTeacher, Q: Quantizer>(
@@ -57,27 +99,16 @@ fn decode_one<A: AcousticEncoder, D: AcousticDecoder, S: SemanticTeacher, Q: Qua
     validate_codes(&codes, codec.quantizer.codebook_size(), codec.quantizer.num_quantizers())
         .map_err(|e| XcodecError::file(&job.input, e.to_string()))?;
     let rate = codec.sample_rate_hz;
-    if let Some(meta) = &codes.meta
-        && meta.sample_rate_hz != rate
-    {
-        return Err(XcodecError::file(
-            &job.input,
-            format!(
-                "codes are for a {} Hz model but this model runs at {rate} Hz; decode with the model that encoded them",
-                meta.sample_rate_hz
-            ),
-        ));
+    if let Some(meta) = &codes.meta {
+        check_meta(codec, meta, &codes).map_err(|why| XcodecError::file(&job.input, why))?;
     }
     let hop = codec.hop_length();
     let frame_rate = codec.frame_rate_hz();
-    // Trim to the original length when the file says (never pad: the codec makes whole frames only).
-    let total = codes.meta.as_ref().map_or(codes.frames * hop, |m| (m.num_samples as usize).min(codes.frames * hop));
+    // Trim to the original length when the file says (checked above to lie within the last frame).
+    let total = codes.meta.as_ref().map_or(codes.frames * hop, |m| m.num_samples as usize);
     on_event(Event::Started { input: &job.input, seconds: Some(total as f64 / rate as f64) });
-    let windows = Windows {
-        window: ((opts.window_seconds * frame_rate) as usize).max(1),
-        context: (opts.context_seconds * frame_rate) as usize,
-        frames: codes.frames,
-    };
+    let (window, context) = Windows::frames_of(opts.window_seconds, opts.context_seconds, frame_rate)?;
+    let windows = Windows { window, context, frames: codes.frames };
     let device = codec.fc_post2.weight.device();
     let mut out = WavStream::create(&job.output, rate, opts.sample_format)?;
     let mut written = 0;

@@ -96,7 +96,7 @@ impl<'a, A: AcousticEncoder + Sync, D: AcousticDecoder, S: SemanticTeacher, Q: Q
             return Err(XcodecError::Input(format!("--gain {gain} is not a finite number")));
         }
         let frame_rate = codec.frame_rate_hz();
-        let windows = (((window_seconds * frame_rate) as usize).max(1), (context_seconds * frame_rate) as usize);
+        let windows = Windows::frames_of(window_seconds, context_seconds, frame_rate)?;
         Ok(Self { codec, bandwidth, n_q, gain, windows, device: codec.fc_prior.weight.device() })
     }
 
@@ -256,7 +256,7 @@ pub fn encode_files<A: AcousticEncoder + Sync, D: AcousticDecoder, S: SemanticTe
     // Whole files waiting for a batch, by length bucket.
     let mut pending: BTreeMap<usize, Vec<(usize, Vec<f32>)>> = BTreeMap::new();
     for (i, job) in jobs.iter().enumerate() {
-        if opts.skip_existing && job.output.is_file() {
+        if opts.skip_existing && super::inputs::is_complete(&job.output) {
             outcomes[i] = Some(Outcome::Skipped);
             on_event(Event::Finished { input: &job.input, outcome: outcomes[i].as_ref().unwrap() });
             continue;

@@ -24,16 +24,29 @@ pub fn plan(inputs: &[String], extensions: &[&str], out_dir: &Path, out_ext: &st
         if let Some(list) = spec.strip_prefix('@') {
             let text = std::fs::read_to_string(list)
                 .map_err(|e| XcodecError::file(list, format!("cannot read the list: {e}")))?;
+            // Relative entries are relative to the list's directory, as in training lists.
+            let base = Path::new(list).parent().unwrap_or(Path::new(""));
+            let before = jobs.len();
             for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
                 // Training lists may carry extra columns after a tab or '|': the path is the first one.
-                let path = PathBuf::from(line.split(['\t', '|']).next().unwrap_or(line).trim());
+                let path = base.join(line.split(['\t', '|']).next().unwrap_or(line).trim());
                 jobs.push(flat(&path, out_dir, out_ext));
+            }
+            if jobs.len() == before {
+                return Err(XcodecError::file(list, "the list names no file; put one path a line in it"));
             }
             continue;
         }
         let path = Path::new(spec);
         if path.is_dir() {
-            for file in find_files(path, extensions)? {
+            let found = find_files(path, extensions)?;
+            if found.is_empty() {
+                return Err(XcodecError::file(
+                    path,
+                    format!("holds no file ending in .{}; pass files or another directory", extensions.join(", .")),
+                ));
+            }
+            for file in found {
                 let rel = file.strip_prefix(path).expect("walked under the root");
                 jobs.push(Job { output: out_dir.join(rel).with_extension(out_ext), input: file });
             }
@@ -53,6 +66,53 @@ pub fn plan(inputs: &[String], extensions: &[&str], out_dir: &Path, out_ext: &st
         }
     }
     Ok(jobs)
+}
+
+/// What to do with outputs that exist already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Existing {
+    /// Refuse the run before any work (the default: never replace a file silently).
+    #[default]
+    Refuse,
+    /// Leave inputs whose output exists and is complete (resume an interrupted run).
+    Skip,
+    /// Replace them.
+    Overwrite,
+}
+
+/// Checks the jobs' outputs before any work: an output that is one of the inputs is refused always; one
+/// that exists is refused under [`Existing::Refuse`] with the fix, one line.
+pub fn check_outputs(jobs: &[Job], existing: Existing) -> Result<()> {
+    let inputs: std::collections::HashSet<PathBuf> = jobs.iter().filter_map(|j| j.input.canonicalize().ok()).collect();
+    if let Some(job) = jobs.iter().find(|j| j.output.canonicalize().is_ok_and(|o| inputs.contains(&o))) {
+        return Err(XcodecError::file(
+            &job.output,
+            "is an input of this run and would be replaced by an output; pass another -o",
+        ));
+    }
+    let present: Vec<&Job> = jobs.iter().filter(|j| j.output.exists()).collect();
+    match (existing, present.first()) {
+        (Existing::Refuse, Some(first)) => Err(XcodecError::file(
+            &first.output,
+            format!(
+                "exists already{}; pass --overwrite to replace, --skip-existing to keep, or another -o",
+                if present.len() > 1 { format!(" (and {} more outputs)", present.len() - 1) } else { String::new() }
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `path` is a whole output file that `--skip-existing` may keep: a codes file that reads back,
+/// or a WAV whose header and size agree. A partial or damaged file is redone.
+pub fn is_complete(path: &Path) -> bool {
+    if !path.is_file() {
+        return false;
+    }
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("wav") => crate::audio::wav_is_complete(path),
+        _ => crate::codes::read_codes(path).is_ok(),
+    }
 }
 
 fn flat(input: &Path, out_dir: &Path, out_ext: &str) -> Job {

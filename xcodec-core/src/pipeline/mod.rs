@@ -11,7 +11,7 @@ mod windows;
 
 pub use decode::{DecodeOptions, decode_files};
 pub use encode::{ClipEncoder, EncodeOptions, FileCodes, Opened, encode_files};
-pub use inputs::{Job, find_files, plan};
+pub use inputs::{Existing, Job, check_outputs, find_files, is_complete, plan};
 pub use live::{StreamOptions, StreamReport, check_decode_stream, check_encode_stream, decode_stream, encode_stream};
 pub use windows::Windows;
 

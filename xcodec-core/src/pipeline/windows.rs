@@ -26,6 +26,23 @@ pub struct Window {
 }
 
 impl Windows {
+    /// `(window, context)` in frames at `frame_rate` Hz from seconds; refuses a window that is not a finite
+    /// number of seconds > 0 (a window of 0 frames would run frame by frame, ~50x slower) and a context that
+    /// is not finite and >= 0, naming the flag.
+    pub fn frames_of(window_seconds: f64, context_seconds: f64, frame_rate: f64) -> crate::Result<(usize, usize)> {
+        if !(window_seconds.is_finite() && window_seconds > 0.0) {
+            return Err(crate::XcodecError::Input(format!(
+                "--window-seconds {window_seconds}: expected a finite number of seconds > 0 (default 30)"
+            )));
+        }
+        if !(context_seconds.is_finite() && context_seconds >= 0.0) {
+            return Err(crate::XcodecError::Input(format!(
+                "--context-seconds {context_seconds}: expected a finite number of seconds >= 0 (default 2)"
+            )));
+        }
+        Ok((((window_seconds * frame_rate) as usize).max(1), (context_seconds * frame_rate) as usize))
+    }
+
     /// The windows, in order; one window covering everything when the file fits in `window + 2 context`.
     pub fn iter(&self) -> impl Iterator<Item = Window> + '_ {
         let single = self.frames <= self.window + 2 * self.context;
@@ -45,6 +62,15 @@ impl Windows {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_that_cannot_run_are_refused() {
+        for (w, c) in [(0.0, 2.0), (-1.0, 2.0), (f64::NAN, 2.0), (f64::INFINITY, 2.0), (30.0, -1.0), (30.0, f64::NAN)] {
+            let err = Windows::frames_of(w, c, 50.0).unwrap_err().to_string();
+            assert!(err.contains("-seconds"), "{err}");
+        }
+        assert_eq!(Windows::frames_of(30.0, 2.0, 50.0).unwrap(), (1500, 100));
+    }
 
     #[test]
     fn windows_tile_the_file_with_context() {
