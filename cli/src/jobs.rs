@@ -78,7 +78,11 @@ impl JobArgs {
 
     /// The jobs of a files run, checked against the files already there.
     fn plan(&self, inputs: &[String], extensions: &[&str], out_ext: &str) -> anyhow::Result<Vec<pipeline::Job>> {
-        let jobs = pipeline::plan(inputs, extensions, &self.output_dir(), out_ext)?;
+        let out = self.output_dir();
+        if out.exists() && !out.is_dir() {
+            anyhow::bail!("{}: -o names a file; give a directory (created when missing)", out.display());
+        }
+        let jobs = pipeline::plan(inputs, extensions, &out, out_ext)?;
         pipeline::check_outputs(&jobs, self.existing())?;
         Ok(jobs)
     }

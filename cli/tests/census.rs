@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -247,6 +247,7 @@ fn census_of_hostile_inputs() {
             cwd: Some(w.p("audio")),
         },
         case(vec!["encode", "--model", m, "-o", w.p("codes"), x], 1, &["x.npy", "exists already"]),
+        case(vec!["encode", "--model", m, "-o", w.p("text.wav"), x], 1, &["-o names a file"]),
         // Inputs that hold nothing.
         case(vec!["encode", "--model", m, "-o", o, w.p("empty")], 1, &["holds no file"]),
         case(vec!["encode", "--model", m, "-o", o, "@nothing.txt"], 1, &["cannot read the list"]),
@@ -286,6 +287,27 @@ fn census_of_hostile_inputs() {
     eprintln!("census: {n} refused cases");
 }
 
+/// `--skip-existing` keeps whole outputs only: an empty or cut codes file is redone.
+#[test]
+fn skip_existing_redoes_cut_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = repo().join("tests/fixtures/tiny_xcodec_hubert").display().to_string();
+    let wav = repo().join("tests/data/speech_en_16k.wav").display().to_string();
+    let out = dir.path().join("codes");
+    let o = out.to_str().unwrap();
+    assert!(xcodec(&["encode", "--model", &model, "-o", o, &wav]).status.success());
+    let whole = std::fs::read(out.join("speech_en_16k.npy")).unwrap();
+    for cut in [0, 10, whole.len() - 1] {
+        std::fs::write(out.join("speech_en_16k.npy"), &whole[..cut]).unwrap();
+        let run = xcodec(&["encode", "--model", &model, "--skip-existing", "-o", o, &wav]);
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        assert!(String::from_utf8_lossy(&run.stdout).contains("encoded 1 files"), "cut at {cut}: not redone");
+        assert_eq!(std::fs::read(out.join("speech_en_16k.npy")).unwrap(), whole);
+    }
+    let run = xcodec(&["encode", "--model", &model, "--skip-existing", "-o", o, &wav]);
+    assert!(String::from_utf8_lossy(&run.stdout).contains("1 skipped"), "a whole output is kept");
+}
+
 /// Output that cannot be written: a closed pipe and a full disk end with one line, never a panic.
 #[test]
 fn a_closed_pipe_and_a_full_disk_are_one_line() {
@@ -299,15 +321,10 @@ fn a_closed_pipe_and_a_full_disk_are_one_line() {
         let err = String::from_utf8_lossy(&full.stderr);
         assert_eq!(full.status.code(), Some(1), "{err}");
         assert!(err.trim().lines().count() == 1 && err.contains("disk is full"), "{err}");
-        // `| head -1`: the reader goes away after one line.
-        let mut child = Command::new(env!("CARGO_BIN_EXE_xcodec"))
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        drop(child.stdout.take()); // closed before the first write
-        let out = child.wait_with_output().unwrap();
+        // `| head -1`: the reader is gone (closed before the child starts, so no write can slip in).
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_xcodec")).args(&args).stdout(writer).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{err}");
         assert!(err.trim().lines().count() == 1 && err.contains("pipe closed"), "{err}");

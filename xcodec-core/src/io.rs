@@ -40,6 +40,7 @@ impl TempFile {
         fs::create_dir_all(dir).map_err(|e| {
             XcodecError::io(dir, "cannot create the directory", "check the path and its permissions", e)
         })?;
+        remove_stale(dir, &name.to_string_lossy());
         Self::create(dir, &name.to_string_lossy())
     }
 
@@ -97,6 +98,28 @@ pub fn try_lock(path: &Path) -> Result<Option<File>> {
     }
 }
 
+/// Removes the temp files of `name` in `dir` left by processes that no longer run (killed with `kill -9`, or
+/// a machine that went down), so that a rerun cleans up after the run it replaces. Linux only (`/proc`).
+fn remove_stale(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.");
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(rest) = file.to_str().and_then(|f| f.strip_prefix(&prefix)).and_then(|r| r.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        let pid = rest.split_once('-').and_then(|(pid, n)| n.parse::<u64>().ok().and(pid.parse::<u32>().ok()));
+        if let Some(pid) = pid
+            && pid != std::process::id()
+            && Path::new("/proc/self").exists()
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// A file name to suggest in place of `target`: `out` with its extension (`out.wav` when it has none).
 fn example(target: &Path) -> String {
     format!("out.{}", target.extension().and_then(|e| e.to_str()).unwrap_or("wav"))
@@ -138,6 +161,20 @@ pub(crate) fn names_in(dir: &Path) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rerun_removes_the_temp_files_of_dead_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        // pid 0 never names a user process; our own live pid is kept.
+        let dead = dir.path().join(".x.npy.0-3.tmp");
+        let alive = dir.path().join(format!(".x.npy.{}-99.tmp", std::process::id()));
+        let other = dir.path().join(".y.npy.0-1.tmp");
+        for p in [&dead, &alive, &other] {
+            fs::write(p, "partial").unwrap();
+        }
+        write_atomic(&dir.path().join("x.npy"), b"whole").unwrap();
+        assert!(!dead.exists() && alive.exists() && other.exists());
+    }
 
     #[test]
     fn write_atomic_creates_parents_replaces_and_leaves_no_temp_file() {

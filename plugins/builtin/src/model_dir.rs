@@ -28,7 +28,14 @@ pub fn save_model_dir<P: ExtraParts>(dir: &Path, cfg: &CodecConfig, codec: &Code
         store = store.with_regex(crate::resolve::DECODER_PARTS);
     }
     codec.save_into(&mut store).map_err(|e| XcodecError::file(&weights, format!("cannot write weights: {e}")))?;
-    Ok(xcodec_core::io::write_atomic(&dir.join(CONFIG_FILE), cfg.to_toml().as_bytes())?)
+    let config = dir.join(CONFIG_FILE);
+    xcodec_core::io::write_atomic(&config, cfg.to_toml().as_bytes())?;
+    // burn-store writes the weights through a private (0600) temp file: give them the config's mode, the
+    // one the user's umask gives new files, so that a shared model directory is readable as a whole.
+    if let Ok(meta) = std::fs::metadata(&config) {
+        let _ = std::fs::set_permissions(&weights, meta.permissions());
+    }
+    Ok(())
 }
 
 /// Reads a model directory written by [`save_model_dir`] (a decoder-only one loads for decoding only).
