@@ -44,7 +44,7 @@ impl Mutation {
             return out;
         }
         let len = out.len();
-        let at = |i: usize| if i % 2 == 0 { i / 2 % hot.clamp(1, len) } else { i / 2 % len };
+        let at = |i: usize| if i.is_multiple_of(2) { i / 2 % hot.clamp(1, len) } else { i / 2 % len };
         for &(i, b) in &self.flips {
             let p = at(i);
             out[p] = b;

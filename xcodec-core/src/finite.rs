@@ -73,7 +73,7 @@ mod tests {
         let mut model =
             Two { first: LinearConfig::new(3, 4).init(&device), second: LinearConfig::new(4, 2).init(&device) };
         check_weights(&model).unwrap();
-        let mut w = model.second.weight.val().into_data().to_vec::<f32>().unwrap();
+        let mut w = model.second.weight.val().into_data().try_to_vec::<f32>().unwrap();
         w[5] = f32::NAN;
         model.second.weight =
             Param::from_tensor(Tensor::<2>::from_data(burn::tensor::TensorData::new(w, [4, 2]), &device));
