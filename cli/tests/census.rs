@@ -343,19 +343,18 @@ fn a_failed_stream_leaves_no_partial_output() {
     let cut = dir.path().join("cut.wav");
     std::fs::write(&cut, &wav[..wav.len() / 2 + 1]).unwrap(); // an odd byte count: a sample cut in half
     let codes = dir.path().join("codes.u16");
-    let out = xcodec(&[
-        "encode",
-        "--model",
-        built.to_str().unwrap(),
-        "--stream",
-        "-o",
-        codes.to_str().unwrap(),
-        cut.to_str().unwrap(),
-    ]);
+    let stream = |input: &Path| {
+        let (b, c, i) = (built.to_str().unwrap(), codes.to_str().unwrap(), input.to_str().unwrap());
+        xcodec(&["encode", "--model", b, "--stream", "-o", c, i])
+    };
+    let temps = || -> Vec<String> {
+        let names =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned());
+        names.filter(|n| n.ends_with(".tmp")).collect()
+    };
+    let out = stream(&cut);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-    let names: Vec<String> =
-        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    assert!(!codes.exists() && names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+    assert!(!codes.exists() && temps().is_empty(), "{:?}", temps());
     // Decoding raw codes of an odd byte count (a value cut in half) to a WAV and to raw PCM.
     let odd = dir.path().join("odd.u16");
     std::fs::write(&odd, [1u8, 0, 2, 0, 3]).unwrap();
@@ -366,21 +365,10 @@ fn a_failed_stream_leaves_no_partial_output() {
         assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(!audio.exists(), "{format}: a partial output at the final path");
     }
-    let names: Vec<String> =
-        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+    assert!(temps().is_empty(), "{:?}", temps());
     // An existing output is refused before the stream starts.
     std::fs::write(&codes, "mine").unwrap();
-    let wav_in = repo().join("tests/data/speech_en_16k.wav");
-    let out = xcodec(&[
-        "encode",
-        "--model",
-        built.to_str().unwrap(),
-        "--stream",
-        "-o",
-        codes.to_str().unwrap(),
-        wav_in.to_str().unwrap(),
-    ]);
+    let out = stream(&repo().join("tests/data/speech_en_16k.wav"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("exists already"));
     assert_eq!(std::fs::read_to_string(&codes).unwrap(), "mine");
 }

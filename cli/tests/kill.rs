@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+mod support;
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -66,20 +68,8 @@ fn kill_at_ten_points(out: &Path, args: &[String], rerun: &[String], check: &dyn
 fn clips(dir: &Path) -> PathBuf {
     let inputs = dir.join("in");
     std::fs::create_dir_all(&inputs).unwrap();
-    let mut reader = hound::WavReader::open(repo().join("tests/data/speech_en_16k.wav")).unwrap();
-    let clip: Vec<i16> = reader.samples::<i16>().map(|s| s.unwrap()).collect();
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 16000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
     for i in 0..6 {
-        let mut w = hound::WavWriter::create(inputs.join(format!("c{i}.wav")), spec).unwrap();
-        for j in 0..(2 + 2 * i) * 16000 {
-            w.write_sample(clip[(j * 3 + i) % clip.len()]).unwrap();
-        }
-        w.finalize().unwrap();
+        support::speech_wav(&inputs.join(format!("c{i}.wav")), (2 + 2 * i) as f64, 3, i);
     }
     inputs
 }

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod support;
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -30,19 +32,7 @@ fn ok(out: Output) -> Output {
 
 /// `seconds` of the bundled speech clip (tiled) at 16 kHz, written to `path`.
 fn speech(path: &Path, seconds: f64) {
-    let mut reader = hound::WavReader::open(repo().join("tests/data/speech_en_16k.wav")).unwrap();
-    let clip: Vec<i16> = reader.samples::<i16>().map(|s| s.unwrap()).collect();
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 16000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for i in 0..(seconds * 16000.0) as usize {
-        w.write_sample(clip[(i * 7) % clip.len()]).unwrap();
-    }
-    w.finalize().unwrap();
+    support::speech_wav(path, seconds, 7, 0);
 }
 
 /// A mixed set: the bundled clips (WAV, MP3, FLAC 44.1 kHz stereo, Ogg 8 kHz) and WAVs of 0.3 s, 0.97 s, 1 s

@@ -21,6 +21,24 @@ pub fn npy_codes(path: &Path) -> Vec<u16> {
     npyz::NpyFile::new(&bytes[..]).unwrap().into_vec::<u16>().unwrap()
 }
 
+/// `seconds` of the bundled speech clip at 16 kHz written to `path`, its sample `j` the clip's `(j * step + shift)`
+/// (mod its length): distinct clips of any length from one file.
+pub fn speech_wav(path: &Path, seconds: f64, step: usize, shift: usize) {
+    let mut reader = hound::WavReader::open(data("speech_en_16k.wav")).unwrap();
+    let clip: Vec<i16> = reader.samples::<i16>().map(|s| s.unwrap()).collect();
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for j in 0..(seconds * 16000.0) as usize {
+        w.write_sample(clip[(j * step + shift) % clip.len()]).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
 /// A bundled clip.
 pub fn data(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data").join(name).display().to_string()
