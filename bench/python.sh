@@ -12,7 +12,8 @@ n=${2:-6}
 wheel=$(ls target/wheels/xcodec-*.whl 2>/dev/null | head -1)
 [ -n "$wheel" ] || { echo "no wheel in target/wheels: run python/ci.sh first" >&2; exit 1; }
 "$PY" -m pip install -q --force-reinstall --no-deps "$wheel"
-lscpu | grep -E "^(Model name|CPU\(s\)|Flags)" | sed -E 's/^(Flags:).*(avx512f|avx2).*/\1 ... \2 .../'
+lscpu | grep -E "^(Model name|CPU\(s\))"
+echo "SIMD: $(grep -o -w -E 'avx2|avx512f|avx512_bf16|amx_tile' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 export RAYON_NUM_THREADS=2 OMP_NUM_THREADS=2
 "$PY" - "$work" "$n" <<'PYEOF'
 import os, sys, time
@@ -37,12 +38,14 @@ def clock(f):
     f(clips[:1])  # warm-up
     t = time.perf_counter(); out = f(clips); return time.perf_counter() - t, out
 
+def first(out):  # return_dict=False gives the tensor or a 1-tuple of it, by version
+    return out[0] if isinstance(out, tuple) else out
 def torch_encode(cs):
     with torch.no_grad():
-        return [ref.encode(torch.from_numpy(c)[None, None], bandwidth=4.0, return_dict=False)[0][0].numpy() for c in cs]
+        return [first(ref.encode(torch.from_numpy(c)[None, None], bandwidth=4.0, return_dict=False))[0].numpy() for c in cs]
 def torch_decode(codes):
     with torch.no_grad():
-        return [ref.decode(torch.from_numpy(c)[None], return_dict=False)[0][0, 0].numpy() for c in codes]
+        return [first(ref.decode(torch.from_numpy(c)[None], return_dict=False))[0, 0].numpy() for c in codes]
 
 rows = []
 t, torch_codes = clock(torch_encode); rows.append(("encode", "transformers (loop)", t))
