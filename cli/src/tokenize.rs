@@ -69,14 +69,8 @@ pub enum DatasetFormat {
 
 /// Runs a tokenize.
 pub fn run<P: ExtraParts>(model: &LoadedModel<P>, args: &TokenizeArgs) -> anyhow::Result<()> {
-    let shard = match &args.shard {
-        Some(text) => Shard::parse(text)?,
-        None => Shard::from_launcher(|k| std::env::var(k).ok())?.unwrap_or(Shard::ALL),
-    };
-    let items = xcodec_dataset::expand(&args.inputs, pipeline::AUDIO_EXTENSIONS)?;
-    if items.is_empty() {
-        anyhow::bail!("no audio files in {}; pass files, directories or @lists", args.inputs.join(" "));
-    }
+    let shard = Shard::resolve(args.shard.as_deref())?;
+    let items = xcodec_dataset::expand_audio(&args.inputs)?;
     if args.format == DatasetFormat::Npy {
         return npy(model, args, &items, shard);
     }

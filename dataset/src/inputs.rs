@@ -44,6 +44,19 @@ pub fn expand(inputs: &[String], extensions: &[&str]) -> Result<Vec<Item>> {
     Ok(items)
 }
 
+/// The audio files `inputs` name ([`expand`] with the audio extensions `encode` searches directories for), as
+/// `xcodec tokenize` takes them; none at all is an error.
+pub fn expand_audio(inputs: &[String]) -> Result<Vec<Item>> {
+    let items = expand(inputs, xcodec_core::pipeline::AUDIO_EXTENSIONS)?;
+    if items.is_empty() {
+        return Err(DatasetError::Input(format!(
+            "no audio files in {}; pass files, directories or @lists",
+            inputs.join(" ")
+        )));
+    }
+    Ok(items)
+}
+
 /// The column names, in order, that `items` carry besides the path.
 pub fn column_names(items: &[Item]) -> Vec<String> {
     let mut names: Vec<String> = items.iter().flat_map(|i| i.columns.keys().cloned()).collect();

@@ -8,7 +8,7 @@ pub mod parquet_part;
 pub mod shard;
 pub mod tokenize;
 
-pub use inputs::{Item, expand};
+pub use inputs::{Item, expand, expand_audio};
 pub use parquet_part::{Failure, PartSchema, Row};
 pub use shard::Shard;
 pub use tokenize::{Summary, TokenizeEvent, TokenizeOptions, tokenize};

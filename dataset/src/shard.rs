@@ -64,6 +64,14 @@ impl Shard {
         Ok(None)
     }
 
+    /// The shard `given` names (`I/N`), else the launcher's (from the environment), else [`Self::ALL`].
+    pub fn resolve(given: Option<&str>) -> Result<Self> {
+        match given {
+            Some(text) => Self::parse(text),
+            None => Ok(Self::from_launcher(|k| std::env::var(k).ok())?.unwrap_or(Self::ALL)),
+        }
+    }
+
     /// Whether the `position`-th of the sorted inputs is this shard's.
     pub fn takes(&self, position: usize) -> bool {
         position % self.count == self.index

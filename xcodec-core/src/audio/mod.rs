@@ -35,6 +35,7 @@ mod test_util;
 pub use pipe::{AudioInput, AudioSink, PcmFormat, PcmSink, PipeReader};
 pub use read::{AudioReader, read_audio};
 pub use resample::resample;
+pub use source::mix_down;
 pub use write::{SampleFormat, WavStream, WriteReport, to_i16, wav_is_complete, write_wav};
 
 use crate::{Result, XcodecError};

@@ -233,8 +233,9 @@ fn open_file(path: &Path) -> Result<File> {
     File::open(path).map_err(|e| XcodecError::file(path, format!("cannot be opened ({e}); check its permissions")))
 }
 
-/// Mean of the channels of each interleaved frame; one channel passes through unchanged.
-fn mix_down(interleaved: &[f32], channels: usize) -> Vec<f32> {
+/// Mean of the channels of each interleaved frame (how every input is made mono); one channel passes through
+/// unchanged.
+pub fn mix_down(interleaved: &[f32], channels: usize) -> Vec<f32> {
     if channels == 1 {
         return interleaved.to_vec();
     }

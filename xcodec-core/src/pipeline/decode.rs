@@ -4,7 +4,7 @@
 use super::windows::Windows;
 use super::{Event, Job, Outcome, Report};
 use crate::audio::{SampleFormat, WavStream};
-use crate::codes::{read_codes, validate_codes};
+use crate::codes::{Codes, read_codes, validate_codes};
 use crate::{AcousticDecoder, AcousticEncoder, Quantizer, Result, SemanticTeacher, XCodec, XcodecError};
 use burn::tensor::{Int, Tensor, TensorData};
 
@@ -103,14 +103,36 @@ fn decode_one<A: AcousticEncoder, D: AcousticDecoder, S: SemanticTeacher, Q: Qua
         check_meta(codec, meta, &codes).map_err(|why| XcodecError::file(&job.input, why))?;
     }
     let hop = codec.hop_length();
-    let frame_rate = codec.frame_rate_hz();
-    // Trim to the original length when the file says (checked above to lie within the last frame).
-    let total = codes.meta.as_ref().map_or(codes.frames * hop, |m| m.num_samples as usize);
+    // Trim to the original length when the file says (checked above to lie within the last two frames).
+    let total = codes.meta.as_ref().map_or(codes.frames * hop, |m| (m.num_samples as usize).min(codes.frames * hop));
     on_event(Event::Started { input: &job.input, seconds: Some(total as f64 / rate as f64) });
+    let mut out = WavStream::create(&job.output, rate, opts.sample_format)?;
+    let written = decode_windowed(codec, &codes, total, opts, Some(&job.input), &mut |keep| {
+        out.write(keep)?;
+        on_event(Event::Progress { seconds: keep.len() as f64 / rate as f64 });
+        Ok(())
+    })?;
+    let report = out.finish()?;
+    Ok(Outcome::Done { audio_seconds: written as f64 / rate as f64, clipped: report.clipped })
+}
+
+/// Decodes `codes` (checked with [`validate_codes`] by the caller) in windows of `opts.window_seconds` with
+/// `opts.context_seconds` of context on each side, exactly as `decode` does a codes file, handing each window's
+/// kept samples to `keep`, the first `total` samples in all (`frames * hop` at most); the codec's errors name
+/// `input` when given. Returns the samples kept.
+pub fn decode_windowed<A: AcousticEncoder, D: AcousticDecoder, S: SemanticTeacher, Q: Quantizer>(
+    codec: &XCodec<A, D, S, Q>,
+    codes: &Codes,
+    total: usize,
+    opts: &DecodeOptions,
+    input: Option<&std::path::Path>,
+    keep: &mut dyn FnMut(&[f32]) -> Result<()>,
+) -> Result<usize> {
+    let hop = codec.hop_length();
+    let frame_rate = codec.frame_rate_hz();
     let (window, context) = Windows::frames_of(opts.window_seconds, opts.context_seconds, frame_rate)?;
     let windows = Windows { window, context, frames: codes.frames };
     let device = codec.fc_post2.weight.device();
-    let mut out = WavStream::create(&job.output, rate, opts.sample_format)?;
     let mut written = 0;
     for w in windows.iter() {
         let n = w.to - w.from;
@@ -119,14 +141,15 @@ fn decode_one<A: AcousticEncoder, D: AcousticDecoder, S: SemanticTeacher, Q: Qua
             window_codes.extend_from_slice(&codes.values[q * codes.frames + w.from..q * codes.frames + w.to]);
         }
         let tensor = Tensor::<3, Int>::from_data(TensorData::new(window_codes, [1, codes.n_q, n]), &device);
-        let audio = codec.decode(tensor).map_err(|e| XcodecError::file(&job.input, e.to_string()))?;
-        let samples = super::values::<f32>(audio.into_data())?;
-        let keep = &samples[(w.keep_start - w.from) * hop..(w.keep_end - w.from) * hop];
-        let keep = &keep[..keep.len().min(total - written)];
-        out.write(keep)?;
-        written += keep.len();
-        on_event(Event::Progress { seconds: keep.len() as f64 / rate as f64 });
+        let audio = codec.decode(tensor).map_err(|e| match input {
+            Some(path) => XcodecError::file(path, e.to_string()),
+            None => e,
+        })?;
+        let samples = super::tensor_values::<f32>(audio.into_data())?;
+        let kept = &samples[(w.keep_start - w.from) * hop..(w.keep_end - w.from) * hop];
+        let kept = &kept[..kept.len().min(total - written)];
+        keep(kept)?;
+        written += kept.len();
     }
-    let report = out.finish()?;
-    Ok(Outcome::Done { audio_seconds: written as f64 / rate as f64, clipped: report.clipped })
+    Ok(written)
 }

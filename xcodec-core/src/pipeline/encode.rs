@@ -8,6 +8,7 @@ use crate::audio::{AudioReader, check_finite};
 use crate::codes::{Codes, CodesFormat, CodesMeta, write_codes};
 use crate::{AcousticDecoder, AcousticEncoder, Quantizer, Result, SemanticTeacher, XCodec, XcodecError};
 use burn::tensor::{Device, Tensor, TensorData};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// What `encode_files` does.
@@ -166,7 +167,7 @@ impl<'a, A: AcousticEncoder + Sync, D: AcousticDecoder, S: SemanticTeacher, Q: Q
             let (codes, frames) =
                 self.codec.encode_masked(self.tensor(flat, members.len()), &lengths, self.bandwidth)?;
             let [_, n_q, steps] = codes.dims();
-            let values = super::values::<i64>(codes.into_data())?;
+            let values = super::tensor_values::<i64>(codes.into_data())?;
             for ((&i, row), (&frames, &len)) in
                 members.iter().zip(values.chunks(n_q * steps)).zip(frames.iter().zip(&lengths))
             {
@@ -187,13 +188,56 @@ impl<'a, A: AcousticEncoder + Sync, D: AcousticDecoder, S: SemanticTeacher, Q: Q
         head: Vec<f32>,
         on_progress: &mut dyn FnMut(f64),
     ) -> Result<FileCodes> {
-        let codec = self.codec;
-        let hop = codec.hop_length();
         let total = match reader.expected_len() {
             Some(n) => n as usize,
             // Without a length in the container, count first: the padding rule depends on the length.
-            None => count_samples(input, codec.sample_rate_hz)?,
+            None => count_samples(input, self.codec.sample_rate_hz)?,
         };
+        let name = input.display().to_string();
+        self.encode_windowed(&name, total, head, &mut || reader.read(1 << 16), on_progress)
+    }
+
+    /// Clips already at the model's rate, each coded exactly as `encode` codes a file of these samples: those
+    /// that fit in one window ([`Self::max_whole`]) batched by [`Self::encode_batch`] (gain applied and checked
+    /// finite first, without a copy at gain 1), longer ones in windows with context as [`Self::encode_long`].
+    pub fn encode_clips(&self, clips: &[&[f32]]) -> Result<Vec<FileCodes>> {
+        let max_whole = self.max_whole();
+        let whole: Vec<usize> = (0..clips.len()).filter(|&i| clips[i].len() <= max_whole).collect();
+        let prepared = whole
+            .iter()
+            .map(|&i| {
+                if self.gain == 1.0 {
+                    check_samples(clips[i]).map(|()| Cow::Borrowed(clips[i]))
+                } else {
+                    self.prepare(clips[i].to_vec()).map(Cow::Owned)
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let rows: Vec<&[f32]> = prepared.iter().map(|c| c.as_ref()).collect();
+        let mut out: Vec<Option<FileCodes>> = vec![None; clips.len()];
+        for (&i, codes) in whole.iter().zip(self.encode_batch(&rows)?) {
+            out[i] = Some(codes);
+        }
+        for (i, clip) in clips.iter().enumerate().filter(|(_, c)| c.len() > max_whole) {
+            let codes = self.encode_windowed("audio", clip.len(), clip.to_vec(), &mut || Ok(None), &mut |_| {})?;
+            out[i] = Some(codes);
+        }
+        Ok(out.into_iter().map(|codes| codes.expect("every clip is coded")).collect())
+    }
+
+    /// A clip of `total` samples (`name` names it in errors) in windows of `window` frames computed with
+    /// `context` frames on each side: `head` holds its first samples, `more` gives the next ones (`None` at the
+    /// end); `on_progress` gets the seconds of audio done after each window.
+    fn encode_windowed(
+        &self,
+        name: &str,
+        total: usize,
+        head: Vec<f32>,
+        more: &mut dyn FnMut() -> Result<Option<Vec<f32>>>,
+        on_progress: &mut dyn FnMut(f64),
+    ) -> Result<FileCodes> {
+        let codec = self.codec;
+        let hop = codec.hop_length();
         let pad = codec.pads_acoustic_input(total);
         let windows = Windows { window: self.windows.0, context: self.windows.1, frames: codec.output_frames(total) };
         let mut rows: Vec<Vec<i64>> = vec![Vec::with_capacity(windows.frames); self.n_q];
@@ -202,7 +246,7 @@ impl<'a, A: AcousticEncoder + Sync, D: AcousticDecoder, S: SemanticTeacher, Q: Q
         for w in windows.iter() {
             let (start, end) = (w.from * hop, if w.to == windows.frames { total } else { w.to * hop });
             while base + buffer.len() < end && !eof {
-                match reader.read(1 << 16)? {
+                match more()? {
                     Some(chunk) => buffer.extend(chunk),
                     None => eof = true,
                 }
@@ -216,12 +260,11 @@ impl<'a, A: AcousticEncoder + Sync, D: AcousticDecoder, S: SemanticTeacher, Q: Q
             let (keep_from, keep_to) = (w.keep_start - w.from, w.keep_end - w.from);
             if frames < keep_to {
                 return Err(XcodecError::Input(format!(
-                    "{}: window at frame {} gave {frames} frames, {keep_to} needed (file shorter than its header says?)",
-                    input.display(),
+                    "{name}: window at frame {} gave {frames} frames, {keep_to} needed (file shorter than its header says?)",
                     w.from
                 )));
             }
-            let values = super::values::<i64>(codes.into_data())?;
+            let values = super::tensor_values::<i64>(codes.into_data())?;
             for (q, row) in rows.iter_mut().enumerate().take(n_q) {
                 row.extend_from_slice(&values[q * frames + keep_from..q * frames + keep_to]);
             }
@@ -235,10 +278,15 @@ impl<'a, A: AcousticEncoder + Sync, D: AcousticDecoder, S: SemanticTeacher, Q: Q
 /// Applies `gain` and refuses non-finite results.
 fn prepare(samples: Vec<f32>, gain: f32) -> Result<Vec<f32>> {
     let samples = if gain == 1.0 { samples } else { samples.into_iter().map(|s| s * gain).collect() };
-    check_finite(&samples, |i| {
-        XcodecError::Input(format!("sample {i} is not finite (NaN or inf); check the gain and the file"))
-    })?;
+    check_samples(&samples)?;
     Ok(samples)
+}
+
+/// Refuses samples that are not all finite, naming the first (an error, not silent garbage codes).
+pub fn check_samples(samples: &[f32]) -> Result<()> {
+    check_finite(samples, |i| {
+        XcodecError::Input(format!("sample {i} is not finite (NaN or inf); check the gain and the file"))
+    })
 }
 
 /// Encodes every job; the report has one outcome per job, in order. Fails as a whole only for a bandwidth

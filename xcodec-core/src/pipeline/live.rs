@@ -14,7 +14,7 @@
 //! The codes of a stream are exactly those `encode` gives for the whole audio, its last partial frame
 //! included; the decoded stream is the whole frames (`frames * hop` samples), as raw codes carry no length.
 
-use super::values;
+use super::tensor_values as values;
 use crate::audio::{AudioInput, AudioSink, PipeReader};
 use crate::codes::raw::{RawCodesReader, RawCodesWriter, check_codebook_size};
 use crate::{AcousticDecoder, AcousticEncoder, CodecStream, Quantizer, Result, SemanticTeacher, XCodec, XcodecError};

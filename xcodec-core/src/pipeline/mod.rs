@@ -9,8 +9,8 @@ mod inputs;
 pub mod live;
 mod windows;
 
-pub use decode::{DecodeOptions, decode_files};
-pub use encode::{ClipEncoder, EncodeOptions, FileCodes, Opened, encode_files};
+pub use decode::{DecodeOptions, decode_files, decode_windowed};
+pub use encode::{ClipEncoder, EncodeOptions, FileCodes, Opened, check_samples, encode_files};
 pub use inputs::{Existing, Job, check_outputs, find_files, is_complete, plan};
 pub use live::{StreamOptions, StreamReport, check_decode_stream, check_encode_stream, decode_stream, encode_stream};
 pub use windows::Windows;
@@ -64,7 +64,7 @@ pub enum Event<'a> {
 pub type Report = Vec<(Job, Outcome)>;
 
 /// Tensor data as a `Vec` (codes as `i64`, audio as `f32`).
-fn values<T: burn::tensor::Element>(data: burn::tensor::TensorData) -> crate::Result<Vec<T>> {
+pub fn tensor_values<T: burn::tensor::Element>(data: burn::tensor::TensorData) -> crate::Result<Vec<T>> {
     data.convert::<T>()
         .try_into_vec::<T>()
         .map_err(|e| crate::XcodecError::Input(format!("unexpected tensor data: {e:?}")))
