@@ -29,7 +29,7 @@ os.rename(out + ".tmp", out)
 PYEOF
 fi
 "$PY" -c "import pyarrow" 2>/dev/null || "$PY" -m pip install -q pyarrow==26.0.1
-cargo build --release -q
+cargo build --release -q --workspace --features xcodec-cli/mpi,xcodec-cli/wgpu,xcodec-tests/wgpu  # the feature set CI builds: no second compile
 x=$PWD/target/release/xcodec
 export RAYON_NUM_THREADS=2 OMP_NUM_THREADS=2
 hours=$("$PY" -c "import glob, soundfile as sf; print(sum(sf.info(f).duration for f in glob.glob('$work/audio/*.wav')) / 3600)")
