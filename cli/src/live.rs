@@ -72,13 +72,7 @@ impl Output {
             Some(p) if p == Path::new("-") => return Ok(Self::Stdout(std::io::stdout().lock())),
             Some(p) => p,
         };
-        let same = |a: &Path| a.canonicalize().ok();
-        if input != "-" && same(path).is_some() && same(path) == same(Path::new(input)) {
-            bail!("{}: is the input of this stream; pass another -o", path.display());
-        }
-        if path.exists() && !overwrite {
-            bail!("{}: exists already; pass --overwrite to replace it, or another -o", path.display());
-        }
+        check_target(path, input, overwrite)?;
         let temp = TempFile::beside(path)?;
         let writer =
             BufWriter::new(temp.file.try_clone().with_context(|| format!("{}: cannot be written", path.display()))?);
@@ -96,6 +90,18 @@ impl Output {
             }
         }
     }
+}
+
+/// Refuses a stream output file that is the stream's input, or that exists unless `overwrite`.
+fn check_target(path: &Path, input: &str, overwrite: bool) -> anyhow::Result<()> {
+    let same = |a: &Path| a.canonicalize().ok();
+    if input != "-" && same(path).is_some() && same(path) == same(Path::new(input)) {
+        bail!("{}: is the input of this stream; pass another -o", path.display());
+    }
+    if path.exists() && !overwrite {
+        bail!("{}: exists already; pass --overwrite to replace it, or another -o", path.display());
+    }
+    Ok(())
 }
 
 impl Write for Output {
@@ -183,7 +189,7 @@ pub fn decode<P: ExtraParts>(
         // A WAV file: written through a temp file, its header completed at the end.
         (AudioFormat::Wav, format) if !to_stdout => {
             let path = job.output.expect("a path when not stdout");
-            drop(Output::open(Some(path), name, job.overwrite)?); // the same checks; WavStream has its own temp file
+            check_target(path, name, job.overwrite)?; // WavStream writes through its own temp file
             let mut wav = WavStream::create(path, rate, format)?;
             let report = decode_stream(codec, input, &mut wav, &opts)?;
             (report, wav.finish()?.clipped)
